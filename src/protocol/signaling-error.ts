@@ -1,0 +1,75 @@
+/**
+ * Stable error codes of the signaling protocol. Clients switch on these; the human message may
+ * change between releases, the code never does. See docs/protocol.md.
+ */
+export type SignalingErrorCode =
+  | 'room-full'
+  | 'bad-room-name'
+  | 'bad-handshake'
+  | 'bad-payload'
+  | 'no-peer'
+  | 'unknown-event';
+
+/** Every code, for validation and exhaustive tests. */
+export const SIGNALING_ERROR_CODES: ReadonlySet<SignalingErrorCode> = new Set<SignalingErrorCode>([
+  'room-full',
+  'bad-room-name',
+  'bad-handshake',
+  'bad-payload',
+  'no-peer',
+  'unknown-event',
+]);
+
+/** The wire shape of an error: the payload of the `error` event and of CONNECT_ERROR's `data`. */
+export interface SignalingErrorPayload {
+  readonly code: SignalingErrorCode;
+  readonly message: string;
+}
+
+/** A protocol error with a literal code and a message meant for people. */
+export class SignalingError extends Error {
+  override readonly name = 'SignalingError';
+
+  constructor(
+    readonly code: SignalingErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+
+  /** The serialisable form sent to clients. */
+  toPayload(): SignalingErrorPayload {
+    return { code: this.code, message: this.message };
+  }
+
+  /** A third peer asked to join a room that already holds a call. */
+  static roomFull(room: string): SignalingError {
+    return new SignalingError('room-full', `Room "${room}" is full: it already holds two peers.`);
+  }
+
+  /** The room name is not 1 to 64 characters of A-Z, a-z, 0-9, `_` and `-`. */
+  static badRoomName(reason: string): SignalingError {
+    return new SignalingError('bad-room-name', `Invalid room name: ${reason}.`);
+  }
+
+  /** The handshake (auth payload or query) has the wrong shape. */
+  static badHandshake(reason: string): SignalingError {
+    return new SignalingError('bad-handshake', `Invalid handshake: ${reason}.`);
+  }
+
+  /** An event's payload does not match the protocol. */
+  static badPayload(event: string, reason: string): SignalingError {
+    return new SignalingError('bad-payload', `Invalid "${event}" payload: ${reason}.`);
+  }
+
+  /** A `data` message was sent while the room holds no other peer to relay it to. */
+  static noPeer(): SignalingError {
+    return new SignalingError('no-peer', 'Nothing relayed: no other peer is in the room yet.');
+  }
+
+  /** The client emitted an event the protocol does not define. */
+  static unknownEvent(event: string): SignalingError {
+    return new SignalingError('unknown-event', `Unknown event "${event}".`);
+  }
+}

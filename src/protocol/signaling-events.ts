@@ -1,0 +1,141 @@
+/**
+ * The signaling contract shared by the server, the browser adapter and the tests, in the shape
+ * socket.io's typed events use. docs/protocol.md is the prose version of this file.
+ */
+import { SignalingError, type SignalingErrorPayload } from './signaling-error.js';
+
+/** The room a client joins when it names none: the original example's single room. */
+export const DEFAULT_ROOM = 'room';
+
+/** A session description relayed between the two peers (the original example's shape). */
+export interface DescriptionSignal {
+  readonly type: 'offer' | 'answer';
+  readonly sdp: string;
+}
+
+/** A trickled ICE candidate; `null` marks the end of candidates. */
+export interface CandidateSignal {
+  readonly type: 'candidate';
+  readonly candidate: IceCandidateJson | null;
+}
+
+/** What `RTCIceCandidate.toJSON()` produces, which is what browsers put on the wire. */
+export interface IceCandidateJson {
+  readonly candidate: string;
+  readonly sdpMid?: string | null;
+  readonly sdpMLineIndex?: number | null;
+  readonly usernameFragment?: string | null;
+}
+
+/** The payload of a `data` event, in either direction. */
+export type SignalPayload = DescriptionSignal | CandidateSignal;
+
+/** Which side of perfect negotiation a peer plays. */
+export type PeerRole = 'polite' | 'impolite';
+
+/** Sent to a peer when it joins: its room and its role for perfect negotiation. */
+export interface RolePayload {
+  readonly room: string;
+  readonly role: PeerRole;
+}
+
+/** One ICE server entry, as `RTCPeerConnection`'s `iceServers` takes it. */
+export interface IceServer {
+  readonly urls: string | readonly string[];
+  readonly username?: string;
+  readonly credential?: string;
+}
+
+/** Fresh ICE servers for this client, with TURN credentials valid for `ttl` seconds. */
+export interface IceServersPayload {
+  readonly iceServers: readonly IceServer[];
+  readonly ttl: number;
+}
+
+/** Events the server emits to a client. */
+export interface ServerToClientEvents {
+  /** The room now holds two peers; sent to the peer that was waiting (it offers). */
+  ready: () => void;
+  /** A signal from the other peer, relayed unchanged. */
+  data: (payload: SignalPayload) => void;
+  /** The other peer left; the room is back to waiting. */
+  'peer-left': () => void;
+  /** This peer's room and perfect-negotiation role. */
+  role: (payload: RolePayload) => void;
+  /** ICE servers with fresh TURN credentials. */
+  'ice-servers': (payload: IceServersPayload) => void;
+  /** A request was refused; the connection stays up unless the server closes it. */
+  error: (payload: SignalingErrorPayload) => void;
+}
+
+/** Events a client emits to the server. */
+export interface ClientToServerEvents {
+  /** Relay a signal to the other peer of the room. */
+  data: (payload: SignalPayload) => void;
+  /** Leave the room; the server then disconnects this socket. */
+  leave: () => void;
+}
+
+/** The handshake auth payload (`io(url, { auth })`). */
+export interface HandshakeAuth {
+  readonly room?: string;
+}
+
+const ROOM_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Returns the room name if valid, or throws `bad-room-name` saying why. */
+export function parseRoomName(value: unknown): string {
+  if (typeof value !== 'string') throw SignalingError.badRoomName(`expected a string, got ${describe(value)}`);
+  if (value.length === 0) throw SignalingError.badRoomName('it is empty');
+  if (value.length > 64) throw SignalingError.badRoomName(`it has ${value.length} characters, at most 64 are allowed`);
+  if (!ROOM_NAME.test(value)) throw SignalingError.badRoomName('only A-Z, a-z, 0-9, "_" and "-" are allowed');
+  return value;
+}
+
+/**
+ * Picks the room from the handshake: `auth.room` first, then the `room` query parameter, else
+ * the default room. Throws `bad-handshake` for a wrongly typed auth payload and `bad-room-name`
+ * for an invalid name.
+ */
+export function roomFromHandshake(auth: unknown, query: URLSearchParams): string {
+  if (auth !== undefined && auth !== null && (typeof auth !== 'object' || Array.isArray(auth))) {
+    throw SignalingError.badHandshake(`auth must be an object, got ${describe(auth)}`);
+  }
+  const fromAuth = (auth as HandshakeAuth | null | undefined)?.room;
+  if (fromAuth !== undefined) return parseRoomName(fromAuth);
+  const fromQuery = query.get('room');
+  if (fromQuery !== null) return parseRoomName(fromQuery);
+  return DEFAULT_ROOM;
+}
+
+/** Returns the payload as a `SignalPayload`, or throws `bad-payload` saying what is wrong. */
+export function parseSignal(value: unknown): SignalPayload {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw SignalingError.badPayload('data', `expected an object, got ${describe(value)}`);
+  }
+  const signal = value as Record<string, unknown>;
+  switch (signal['type']) {
+    case 'offer':
+    case 'answer':
+      if (typeof signal['sdp'] !== 'string') {
+        throw SignalingError.badPayload('data', `"${signal['type']}" needs a string "sdp"`);
+      }
+      return value as DescriptionSignal;
+    case 'candidate': {
+      const candidate = signal['candidate'];
+      if (candidate === null || candidate === undefined) return value as CandidateSignal;
+      if (typeof candidate !== 'object' || Array.isArray(candidate) || typeof (candidate as IceCandidateJson).candidate !== 'string') {
+        throw SignalingError.badPayload('data', '"candidate" must be an RTCIceCandidate in JSON form, or null');
+      }
+      return value as CandidateSignal;
+    }
+    default:
+      throw SignalingError.badPayload('data', '"type" must be "offer", "answer" or "candidate"');
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
