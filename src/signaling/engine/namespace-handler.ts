@@ -67,6 +67,11 @@ export interface NamespaceHandler {
    */
   connect(socket: ServerSocket): ConnectRefusal | undefined;
   /**
+   * Called right after the CONNECT acknowledgement was sent for an accepted socket, so the
+   * handler's first emits reach the client after its `connect` event. Must not throw.
+   */
+  connected(socket: ServerSocket): void;
+  /**
    * Called for each EVENT. `encoded` is the packet's text form when it can be forwarded
    * verbatim to another socket of the same namespace (text event, no ack id), else undefined.
    */

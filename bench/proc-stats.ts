@@ -1,0 +1,44 @@
+/**
+ * Reads a process's CPU time and resident memory from /proc, the one method the bench uses for
+ * every server (Parley is a separate binary we cannot instrument, so the baselines are measured
+ * the same way). See proc(5): /proc/PID/stat fields 14-15, /proc/PID/status VmRSS.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+/** Clock ticks per second of utime/stime (`getconf CLK_TCK`, 100 on Linux in practice). */
+export const CLOCK_TICKS_PER_SECOND: number = readClockTicks();
+
+function readClockTicks(): number {
+  try {
+    const ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+    return Number.isInteger(ticks) && ticks > 0 ? ticks : 100;
+  } catch {
+    return 100;
+  }
+}
+
+/** User plus system CPU time of all threads of `pid`, in microseconds (tick resolution). */
+export function readProcessCpuMicros(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  // The command name (field 2) may contain spaces and parentheses; fields after it are fixed.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields[0] is field 3 (state), so utime (14) and stime (15) are fields[11] and fields[12].
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1_000_000) / CLOCK_TICKS_PER_SECOND;
+}
+
+/** Resident set size of `pid` in bytes (VmRSS). */
+export function readProcessRssBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'latin1');
+  const match = /^VmRSS:\s+(\d+) kB$/m.exec(status);
+  if (match === null) throw new Error(`no VmRSS in /proc/${pid}/status`);
+  return Number(match[1]) * 1024;
+}
+
+/** The soft limit on open files of this process, from /proc/self/limits. */
+export function readOpenFileLimit(): number {
+  const limits = readFileSync('/proc/self/limits', 'latin1');
+  const match = /^Max open files\s+(\d+|unlimited)/m.exec(limits);
+  return match === null || match[1] === 'unlimited' ? Infinity : Number(match[1]);
+}

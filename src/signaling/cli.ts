@@ -1,0 +1,161 @@
+/**
+ * The `parley` command line. Every flag has an environment variable (`--turn-secret` is
+ * `PARLEY_TURN_SECRET`); repeatable flags take a comma-separated list there. Flags win.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { describeUwsImplementation, uwsIsNative } from './uws.js';
+import { startParleyServer, type ParleyServerConfig } from './parley-server.js';
+import { DEFAULT_TURN_TTL } from './turn-credentials.js';
+
+const DEFAULT_STATIC_DIR = fileURLToPath(new URL('../web/', import.meta.url));
+
+/** The text of `parley --help`. */
+export const HELP = `parley: one-to-one WebRTC calls. Web app, signaling and TURN credentials on one port.
+
+Usage:
+  parley serve [options]     Run the web app and the signaling server.
+  parley --help              Show this help.
+
+Options of serve (each also read from the environment variable in brackets;
+repeatable options take a comma-separated list there):
+  --port N              Port to listen on; 0 picks a free one.       [PARLEY_PORT]  (9999)
+  --host ADDR           Address to listen on. 0.0.0.0 or :: for all.  [PARLEY_HOST]  (127.0.0.1)
+  --cors-origin ORIGIN  Let pages from ORIGIN use the signaling server
+                        (long-polling CORS); '*' allows any. Repeatable.
+                        WebSocket needs no CORS.                     [PARLEY_CORS_ORIGIN]
+  --static DIR          Serve the web app from DIR.                  [PARLEY_STATIC]
+                        (default: the built app in dist/web, if built)
+  --turn-url URL        A TURN server, e.g. turn:turn.example.com:3478?transport=udp
+                        or turns:turn.example.com:5349. Repeatable.  [PARLEY_TURN_URL]
+  --turn-secret S       The shared secret of coturn's use-auth-secret
+                        (static-auth-secret). Required with --turn-url.
+                        It never leaves the server: clients get
+                        credentials derived from it.                 [PARLEY_TURN_SECRET]
+  --turn-ttl SECONDS    Lifetime of issued TURN credentials.         [PARLEY_TURN_TTL]  (${DEFAULT_TURN_TTL})
+  --stun-url URL        A STUN server, e.g. stun:stun.example.com:3478. Repeatable.
+                                                                     [PARLEY_STUN_URL]
+  --ping-interval MS    Engine.IO heartbeat interval.                [PARLEY_PING_INTERVAL]  (25000)
+  --ping-timeout MS     Time to answer a heartbeat.                  [PARLEY_PING_TIMEOUT]  (20000)
+  --max-payload BYTES   Largest accepted message or HTTP body.       [PARLEY_MAX_PAYLOAD]  (1000000)
+
+Endpoints: / (web app), /socket.io/ (Socket.IO v5 / Engine.IO v4), /healthz.
+SIGINT and SIGTERM close every session and stop the server.
+
+Parley needs the native uWebSockets.js binary, which exists for Node 20. On another
+Node version it refuses to start (set PARLEY_ALLOW_SLOW_UWS=1 to run the slow
+JavaScript fallback anyway).
+`;
+
+/** A command line that cannot be run, with a message for the user. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** Parses `serve`'s options and environment into a server configuration. */
+export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv): ParleyServerConfig {
+  const { values } = parseArgs({
+    args: [...argv],
+    strict: true,
+    allowPositionals: false,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'cors-origin': { type: 'string', multiple: true },
+      static: { type: 'string' },
+      'turn-url': { type: 'string', multiple: true },
+      'turn-secret': { type: 'string' },
+      'turn-ttl': { type: 'string' },
+      'stun-url': { type: 'string', multiple: true },
+      'ping-interval': { type: 'string' },
+      'ping-timeout': { type: 'string' },
+      'max-payload': { type: 'string' },
+    },
+  });
+  const one = (flag: keyof typeof values & string, variable: string): string | undefined =>
+    (values[flag] as string | undefined) ?? nonEmpty(env[variable]);
+  const many = (flag: keyof typeof values & string, variable: string): string[] =>
+    (values[flag] as string[] | undefined) ?? (nonEmpty(env[variable])?.split(',').map((s) => s.trim()).filter(Boolean) ?? []);
+
+  const corsOrigins = many('cors-origin', 'PARLEY_CORS_ORIGIN');
+  const turnUrls = many('turn-url', 'PARLEY_TURN_URL');
+  const turnSecret = one('turn-secret', 'PARLEY_TURN_SECRET');
+  if (turnUrls.length > 0 && turnSecret === undefined) {
+    throw new UsageError('--turn-url needs --turn-secret (the static-auth-secret coturn checks credentials with).');
+  }
+  const staticDir = one('static', 'PARLEY_STATIC') ?? (existsSync(DEFAULT_STATIC_DIR) ? DEFAULT_STATIC_DIR : undefined);
+  if (staticDir !== undefined && !existsSync(staticDir)) throw new UsageError(`--static ${staticDir}: no such directory.`);
+
+  return {
+    host: one('host', 'PARLEY_HOST') ?? '127.0.0.1',
+    port: integer('--port', one('port', 'PARLEY_PORT') ?? '9999', 0, 65_535),
+    corsOrigins: corsOrigins.includes('*') ? '*' : corsOrigins,
+    staticDir,
+    turn: {
+      turnUrls,
+      turnSecret,
+      turnTtl: integer('--turn-ttl', one('turn-ttl', 'PARLEY_TURN_TTL') ?? String(DEFAULT_TURN_TTL), 60, 31_536_000),
+      stunUrls: many('stun-url', 'PARLEY_STUN_URL'),
+    },
+    engine: {
+      pingInterval: integer('--ping-interval', one('ping-interval', 'PARLEY_PING_INTERVAL') ?? '25000', 100, 3_600_000),
+      pingTimeout: integer('--ping-timeout', one('ping-timeout', 'PARLEY_PING_TIMEOUT') ?? '20000', 100, 3_600_000),
+      maxPayload: integer('--max-payload', one('max-payload', 'PARLEY_MAX_PAYLOAD') ?? '1000000', 1024, 100_000_000),
+    },
+  };
+}
+
+/** Runs the command line; resolves with the process exit code, or never for a running server. */
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help' || rest.includes('--help')) {
+    process.stdout.write(HELP);
+    return command === undefined ? 1 : 0;
+  }
+  if (command !== 'serve') {
+    process.stderr.write(`parley: unknown command "${command}". See parley --help.\n`);
+    return 2;
+  }
+  let config: ParleyServerConfig;
+  try {
+    config = parseServeConfig(rest, env);
+  } catch (error) {
+    process.stderr.write(`parley: ${(error as Error).message}\nSee parley --help.\n`);
+    return 2;
+  }
+
+  if (!uwsIsNative) {
+    process.stderr.write(`\n!!! ${describeUwsImplementation()}\n\n`);
+    if (env['PARLEY_ALLOW_SLOW_UWS'] !== '1') return 1;
+  } else {
+    process.stdout.write(`${describeUwsImplementation()}\n`);
+  }
+
+  const server = await startParleyServer(config);
+  process.stdout.write(
+    `Parley is listening on ${server.url}\n` +
+      (config.staticDir ? `Open ${server.url}/ in two browser tabs to make a call.\n` : 'No web app is served (build it with npm run build, or pass --static).\n'),
+  );
+  const stop = (signal: string): void => {
+    process.stdout.write(`parley: ${signal}, closing all sessions\n`);
+    server.close();
+    // uWebSockets.js lets the loop end once its sockets are closed; don't hang if one lingers.
+    setTimeout(() => process.exit(0), 2_000).unref();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return new Promise<number>(() => {});
+}
+
+function integer(flag: string, text: string, min: number, max: number): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new UsageError(`${flag} must be a whole number from ${min} to ${max}, got "${text}".`);
+  }
+  return value;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}

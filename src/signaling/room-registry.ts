@@ -1,0 +1,84 @@
+/**
+ * All rooms of one server, each kept as a snapshot of the room machine and advanced with
+ * XState's pure `transition()`. A snapshot is a few hundred bytes; an actor per room would cost
+ * several times that and a mailbox per event, which tens of thousands of rooms don't need.
+ */
+import { initialTransition, transition, type SnapshotFrom } from 'xstate';
+import { otherPeer, roomMachine, type RoomEvent, type RoomPeer } from '../machines/room-machine.js';
+import type { PeerRole } from '../protocol/signaling-events.js';
+
+type RoomSnapshot = SnapshotFrom<typeof roomMachine>;
+
+/** The room machine's effects, as the signaling server implements them. */
+export interface RoomEffects {
+  welcomePeer(peerId: string, role: PeerRole, room: string): void;
+  notifyReady(peerId: string): void;
+  refuseRoomFull(peerId: string, room: string): void;
+  notifyPeerLeft(peerId: string): void;
+}
+
+/** What a room looks like from outside, for tests, health checks and the future inspector. */
+export interface RoomView {
+  readonly room: string;
+  readonly state: 'empty' | 'waiting' | 'ready';
+  readonly peers: readonly RoomPeer[];
+}
+
+/** Rooms by name, driven by the room machine. */
+export class RoomRegistry {
+  readonly #rooms = new Map<string, RoomSnapshot>();
+  readonly #machine: typeof roomMachine;
+
+  constructor(effects: RoomEffects) {
+    this.#machine = roomMachine.provide({
+      actions: {
+        welcomePeer: (_, { peerId, role, room }) => effects.welcomePeer(peerId, role, room),
+        notifyReady: (_, { peerId }) => effects.notifyReady(peerId),
+        refuseRoomFull: (_, { peerId, room }) => effects.refuseRoomFull(peerId, room),
+        notifyPeerLeft: (_, { peerId }) => effects.notifyPeerLeft(peerId),
+        disposeRoom: (_, { room }) => this.#rooms.delete(room),
+      },
+    });
+  }
+
+  /** Feeds `room.join` to the room, creating it if needed, and runs the resulting effects. */
+  join(room: string, peerId: string): void {
+    const snapshot = this.#rooms.get(room) ?? this.#create(room);
+    this.#advance(room, snapshot, { type: 'room.join', peerId });
+  }
+
+  /** Feeds `room.leave`; unknown rooms and non-members are ignored, as the machine says. */
+  leave(room: string, peerId: string): void {
+    const snapshot = this.#rooms.get(room);
+    if (snapshot !== undefined) this.#advance(room, snapshot, { type: 'room.leave', peerId });
+  }
+
+  /** The other peer of `peerId`'s room while the call is up, else undefined: may I relay? */
+  peerOf(room: string, peerId: string): string | undefined {
+    const snapshot = this.#rooms.get(room);
+    return snapshot?.value === 'ready' ? otherPeer(snapshot.context, peerId)?.id : undefined;
+  }
+
+  /** One room's state, or undefined when it does not exist (empty rooms are disposed of). */
+  view(room: string): RoomView | undefined {
+    const snapshot = this.#rooms.get(room);
+    return snapshot && { room, state: snapshot.value, peers: snapshot.context.peers };
+  }
+
+  /** How many rooms exist. */
+  get size(): number {
+    return this.#rooms.size;
+  }
+
+  #create(room: string): RoomSnapshot {
+    const [snapshot] = initialTransition(this.#machine, { room });
+    return snapshot;
+  }
+
+  #advance(room: string, snapshot: RoomSnapshot, event: RoomEvent): void {
+    const [next, actions] = transition(this.#machine, snapshot, event);
+    // Store first: effects may look the room up, and `disposeRoom` removes it again.
+    this.#rooms.set(room, next);
+    for (const action of actions) action.exec?.(action.info, action.params);
+  }
+}
