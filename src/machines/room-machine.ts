@@ -104,7 +104,7 @@ export const roomMachine = setup({
           actions: [
             'admitPeer',
             { type: 'welcomePeer', params: welcomeParams },
-            { type: 'notifyReady', params: ({ context }) => ({ peerId: context.peers[0]!.id }) },
+            { type: 'notifyReady', params: ({ context }) => ({ peerId: context.peers[0].id }) },
           ],
         },
         'room.leave': {
@@ -127,7 +127,7 @@ export const roomMachine = setup({
         'room.leave': {
           guard: 'isMember',
           target: 'waiting',
-          actions: ['removePeer', { type: 'notifyPeerLeft', params: ({ context }) => ({ peerId: context.peers[0]!.id }) }],
+          actions: ['removePeer', { type: 'notifyPeerLeft', params: ({ context }) => ({ peerId: context.peers[0].id }) }],
         },
       },
     },
@@ -135,6 +135,6 @@ export const roomMachine = setup({
 });
 
 function welcomeParams({ context }: { context: RoomContext }) {
-  const newcomer = context.peers[context.peers.length - 1]!;
+  const newcomer = context.peers[context.peers.length - 1];
   return { peerId: newcomer.id, role: newcomer.role, room: context.room };
 }

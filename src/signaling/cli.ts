@@ -73,9 +73,9 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
       'max-payload': { type: 'string' },
     },
   });
-  const one = (flag: keyof typeof values & string, variable: string): string | undefined =>
+  const one = (flag: keyof typeof values, variable: string): string | undefined =>
     (values[flag] as string | undefined) ?? nonEmpty(env[variable]);
-  const many = (flag: keyof typeof values & string, variable: string): string[] =>
+  const many = (flag: keyof typeof values, variable: string): string[] =>
     (values[flag] as string[] | undefined) ?? (nonEmpty(env[variable])?.split(',').map((s) => s.trim()).filter(Boolean) ?? []);
 
   const corsOrigins = many('cors-origin', 'PARLEY_CORS_ORIGIN');

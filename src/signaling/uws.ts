@@ -13,7 +13,7 @@ import type * as Uws from 'uWebSockets.js';
 const require = createRequire(import.meta.url);
 
 /** The uWebSockets.js module, native or shim. */
-export const uws: typeof Uws = require('uWebSockets.js');
+export const uws = require('uWebSockets.js') as typeof Uws;
 
 /** Path of the native binary this Node would load. */
 export const uwsBinaryPath = join(

@@ -1,0 +1,47 @@
+/**
+ * HTTP errors of the Engine.IO endpoint, with engine.io's codes and messages so clients and
+ * tools that parse `{code, message}` read them the same way.
+ */
+import type { HttpResponse } from 'uWebSockets.js';
+
+/** engine.io's error codes (`Server.errors`). */
+export const EngineErrorCode = {
+  unknownTransport: 0,
+  unknownSid: 1,
+  badHandshakeMethod: 2,
+  badRequest: 3,
+  forbidden: 4,
+  unsupportedProtocolVersion: 5,
+} as const;
+
+/** One of engine.io's error codes. */
+export type EngineErrorCode = (typeof EngineErrorCode)[keyof typeof EngineErrorCode];
+
+const messages: Record<EngineErrorCode, string> = {
+  0: 'Transport unknown',
+  1: 'Session ID unknown',
+  2: 'Bad handshake method',
+  3: 'Bad request',
+  4: 'Forbidden',
+  5: 'Unsupported protocol version',
+};
+
+/** The human message engine.io gives for `code`. */
+export function engineErrorMessage(code: EngineErrorCode): string {
+  return messages[code];
+}
+
+/**
+ * Ends `res` with engine.io's JSON error body: 403 for forbidden, 400 otherwise. Must run in
+ * the request tick or inside `res.cork`.
+ */
+export function writeEngineError(
+  res: HttpResponse,
+  code: EngineErrorCode,
+  writeExtraHeaders?: (res: HttpResponse) => void,
+): void {
+  res.writeStatus(code === EngineErrorCode.forbidden ? '403 Forbidden' : '400 Bad Request');
+  writeExtraHeaders?.(res);
+  res.writeHeader('Content-Type', 'application/json');
+  res.end(JSON.stringify({ code, message: messages[code] }));
+}
