@@ -1,0 +1,131 @@
+/**
+ * Test helpers: a real Parley server on a free loopback port, and real socket.io-clients whose
+ * received events are recorded in order, so tests wait on events instead of sleeping.
+ */
+import { io, type Socket } from 'socket.io-client';
+import { startParleyServer, type ParleyServerConfig, type RunningParleyServer } from '../../src/signaling/parley-server.js';
+import type { ClientToServerEvents, ServerToClientEvents } from '../../src/protocol/signaling-events.js';
+
+/** Starts Parley on 127.0.0.1 with a free port; `overrides` replace defaults. */
+export function startTestServer(overrides: Partial<ParleyServerConfig> = {}): Promise<RunningParleyServer> {
+  return startParleyServer({
+    host: '127.0.0.1',
+    port: 0,
+    corsOrigins: [],
+    staticDir: undefined,
+    turn: { turnUrls: [], turnSecret: undefined, turnTtl: 86_400, stunUrls: [] },
+    ...overrides,
+  });
+}
+
+/** How a test client reaches the server. */
+export type TransportMode = 'websocket' | 'polling' | 'upgrade';
+
+/** One recorded event: name and arguments. */
+export interface Received {
+  readonly event: string;
+  readonly args: unknown[];
+}
+
+/** A socket.io-client plus the ordered list of what it received. */
+export interface TestClient {
+  readonly socket: Socket<ServerToClientEvents, ClientToServerEvents>;
+  readonly received: Received[];
+  /** Resolves with the first received event named `event` after index `from` (default: any). */
+  next(event: string, options?: { from?: number; timeoutMs?: number }): Promise<Received>;
+  /** Resolves once `count` events named `event` have been received. */
+  waitForCount(event: string, count: number, timeoutMs?: number): Promise<Received[]>;
+  /** Events named `event`, in order. */
+  all(event: string): Received[];
+  close(): void;
+}
+
+const TRANSPORTS: Record<TransportMode, { transports: ('websocket' | 'polling')[]; upgrade: boolean }> = {
+  websocket: { transports: ['websocket'], upgrade: false },
+  polling: { transports: ['polling'], upgrade: false },
+  upgrade: { transports: ['polling', 'websocket'], upgrade: true },
+};
+
+/**
+ * Connects a client. `room` goes in the auth payload unless `query` is used. Resolves after
+ * `connect` or `connect_error` (recorded as events of those names).
+ */
+export async function connectClient(
+  url: string,
+  options: { room?: unknown; auth?: unknown; query?: Record<string, string>; mode?: TransportMode } = {},
+): Promise<TestClient> {
+  const mode = options.mode ?? 'websocket';
+  const auth = options.auth ?? (options.room === undefined ? undefined : { room: options.room });
+  const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(url, {
+    ...TRANSPORTS[mode],
+    ...(auth === undefined ? {} : { auth: auth as Record<string, unknown> }),
+    ...(options.query ? { query: options.query } : {}),
+    reconnection: false,
+    forceNew: true,
+    timeout: 10_000,
+  });
+  const received: Received[] = [];
+  const waiters = new Set<() => void>();
+  const record = (event: string, args: unknown[]): void => {
+    received.push({ event, args });
+    for (const wake of [...waiters]) wake();
+  };
+  socket.onAny((event: string, ...args: unknown[]) => record(event, args));
+  socket.on('connect', () => record('connect', []));
+  socket.on('connect_error', (error: Error & { data?: unknown }) => record('connect_error', [error.message, error.data]));
+  socket.on('disconnect', (reason) => record('disconnect', [reason]));
+
+  const waitUntil = <T>(find: () => T | undefined, describe: string, timeoutMs: number): Promise<T> =>
+    new Promise((resolve, reject) => {
+      const check = (): void => {
+        const found = find();
+        if (found === undefined) return;
+        cleanup();
+        resolve(found);
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${describe}; received: ${JSON.stringify(received.map((r) => r.event))}`));
+      }, timeoutMs);
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        waiters.delete(check);
+      };
+      waiters.add(check);
+      check();
+    });
+
+  const client: TestClient = {
+    socket,
+    received,
+    next: (event, { from = 0, timeoutMs = 10_000 } = {}) =>
+      waitUntil(() => received.slice(from).find((r) => r.event === event), `"${event}"`, timeoutMs),
+    waitForCount: (event, count, timeoutMs = 10_000) =>
+      waitUntil(
+        () => {
+          const matching = received.filter((r) => r.event === event);
+          return matching.length >= count ? matching : undefined;
+        },
+        `${count} × "${event}"`,
+        timeoutMs,
+      ),
+    all: (event) => received.filter((r) => r.event === event),
+    close: () => {
+      socket.disconnect();
+    },
+  };
+  await waitUntil(() => received.find((r) => r.event === 'connect' || r.event === 'connect_error'), 'connect', 10_000);
+  if (mode === 'upgrade' && socket.connected) {
+    // Wait until the engine has moved to WebSocket, so the test exercises the upgraded session.
+    await waitUntil(() => (socket.io.engine.transport.name === 'websocket' ? true : undefined), 'upgrade', 10_000);
+  }
+  return client;
+}
+
+/** A candidate-shaped signal with a marker, as browsers put on the wire. */
+export function candidateSignal(marker: string) {
+  return {
+    type: 'candidate' as const,
+    candidate: { candidate: `candidate:1 1 udp 2122260223 127.0.0.1 ${marker} typ host`, sdpMid: '0', sdpMLineIndex: 0 },
+  };
+}
