@@ -40,6 +40,8 @@ export interface RelayResult {
   readonly windowMillis: number;
   /** Server CPU time (user + system, all threads, from /proc) inside the window. */
   readonly serverCpuMicros: number;
+  /** The kernel (system) part of `serverCpuMicros`: mostly socket reads and writes. */
+  readonly serverSystemMicros: number;
   /** The generator's own CPU time inside the window (`process.cpuUsage`). */
   readonly generatorCpuMicros: number;
   readonly roundTrips: number;

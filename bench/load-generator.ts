@@ -13,7 +13,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { GeneratorCommand, GeneratorReport, IdleWorkload, RelayWorkload, Workload } from './generator-protocol.js';
-import { readProcessCpuMicros } from './proc-stats.js';
+import { readProcessCpu } from './proc-stats.js';
 import { WirePeer, type WirePeerListener } from './wire-peer.js';
 
 const CANDIDATE_PREFIX = '42["data",{"type":"candidate","candidate":{"candidate":"candidate:';
@@ -29,7 +29,11 @@ const CLOSE_TIMEOUT_MILLIS = 3000;
 /** Sends a report to the orchestrator; resolves once it is handed to the IPC channel. */
 function report(message: GeneratorReport): Promise<void> {
   return new Promise((resolve) => {
-    if (process.send === undefined) return resolve();
+    if (process.send === undefined) {
+      // Run by hand, without IPC: print the report instead.
+      console.log(JSON.stringify(message));
+      return resolve();
+    }
     process.send(message, undefined, undefined, () => resolve());
   });
 }
@@ -125,15 +129,25 @@ async function joinPairs(
   timeoutMillis: number,
 ): Promise<WirePeer[]> {
   const peers: WirePeer[] = [];
-  for (const [wave, readyTarget] of [
-    [0, 0],
-    [1, rooms.length],
-  ] as const) {
-    for (let start = 0; start < rooms.length; start += concurrency) {
-      for (const room of rooms.slice(start, start + concurrency)) peers.push(new WirePeer(port, room, listener));
-      await tracker.waitFor(wave * rooms.length + Math.min(start + concurrency, rooms.length), 0, timeoutMillis);
+  try {
+    for (const [wave, readyTarget] of [
+      [0, 0],
+      [1, rooms.length],
+    ] as const) {
+      for (let start = 0; start < rooms.length; start += concurrency) {
+        for (const room of rooms.slice(start, start + concurrency)) peers.push(new WirePeer(port, room, listener));
+        await tracker.waitFor(wave * rooms.length + Math.min(start + concurrency, rooms.length), 0, timeoutMillis);
+      }
+      await tracker.waitFor((wave + 1) * rooms.length, readyTarget, timeoutMillis);
     }
-    await tracker.waitFor((wave + 1) * rooms.length, readyTarget, timeoutMillis);
+  } catch (error) {
+    const count = (pick: (peer: WirePeer) => boolean) => peers.filter(pick).length;
+    throw new Error(
+      `${error instanceof Error ? error.message : String(error)} (of ${peers.length} peers opened: ` +
+        `${count((p) => p.progress.connectAcknowledged)} got the CONNECT ack, ${count((p) => p.progress.role)} got role, ` +
+        `${count((p) => p.progress.iceServers)} got ice-servers)`,
+      { cause: error },
+    );
   }
   return peers;
 }
@@ -202,14 +216,14 @@ async function runRelay(workload: RelayWorkload): Promise<void> {
   throwIfFailed(tracker);
 
   const startRelayed = relayed;
-  const startServerCpu = readProcessCpuMicros(workload.serverPid);
+  const startServerCpu = readProcessCpu(workload.serverPid);
   const startOwnCpu = process.cpuUsage();
   const startTime = performance.now();
   measuring = true;
   await sleep(workload.measureMillis);
   measuring = false;
   const endTime = performance.now();
-  const endServerCpu = readProcessCpuMicros(workload.serverPid);
+  const endServerCpu = readProcessCpu(workload.serverPid);
   const ownCpu = process.cpuUsage(startOwnCpu);
   const endRelayed = relayed;
   sending = false;
@@ -220,7 +234,9 @@ async function runRelay(workload: RelayWorkload): Promise<void> {
     kind: 'relay-result',
     relayed: endRelayed - startRelayed,
     windowMillis: endTime - startTime,
-    serverCpuMicros: endServerCpu - startServerCpu,
+    serverCpuMicros:
+      endServerCpu.userMicros + endServerCpu.systemMicros - (startServerCpu.userMicros + startServerCpu.systemMicros),
+    serverSystemMicros: endServerCpu.systemMicros - startServerCpu.systemMicros,
     generatorCpuMicros: ownCpu.user + ownCpu.system,
     roundTrips: roundTripCount,
     roundTripP50Micros: percentile(sorted, 0.5),

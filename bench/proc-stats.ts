@@ -18,14 +18,20 @@ function readClockTicks(): number {
   }
 }
 
-/** User plus system CPU time of all threads of `pid`, in microseconds (tick resolution). */
-export function readProcessCpuMicros(pid: number): number {
+/** CPU time of all threads of a process, in microseconds (tick resolution). */
+export interface ProcessCpuTime {
+  readonly userMicros: number;
+  readonly systemMicros: number;
+}
+
+/** User and system CPU time of all threads of `pid`, from /proc/PID/stat. */
+export function readProcessCpu(pid: number): ProcessCpuTime {
   const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
   // The command name (field 2) may contain spaces and parentheses; fields after it are fixed.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // fields[0] is field 3 (state), so utime (14) and stime (15) are fields[11] and fields[12].
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return (ticks * 1_000_000) / CLOCK_TICKS_PER_SECOND;
+  const toMicros = (ticks: string | undefined) => (Number(ticks) * 1_000_000) / CLOCK_TICKS_PER_SECOND;
+  return { userMicros: toMicros(fields[11]), systemMicros: toMicros(fields[12]) };
 }
 
 /** Resident set size of `pid` in bytes (VmRSS). */

@@ -7,14 +7,8 @@
  * adapter (src/client/peer-adapter.ts) or by tests. docs/statecharts-peer.md describes the chart.
  */
 import { and, assertEvent, assign, fromPromise, setup } from 'xstate';
-import type {
-  DescriptionSignal,
-  IceCandidateJson,
-  IceServer,
-  PeerRole,
-  SignalPayload,
-} from '../protocol/signaling-events.js';
-import type { SignalingErrorPayload } from '../protocol/signaling-error.js';
+import type { DescriptionSignal, IceServer, SignalPayload } from '../protocol/signaling-events.js';
+import type { CandidateRequest, LocalDescriptionRequest, PeerContext, PeerEffect, PeerEvent } from './peer-events.js';
 import {
   nextOperationIndex,
   requestNegotiation,
@@ -22,6 +16,8 @@ import {
   type OperationFilter,
   type PeerOperation,
 } from './peer-operations.js';
+
+export type { CandidateRequest, LocalDescriptionRequest, PeerContext, PeerEffect, PeerEvent } from './peer-events.js';
 
 /** Timing of the connection policy, in milliseconds (the machine reads time from its clock). */
 export const PEER_TIMING = {
@@ -38,78 +34,6 @@ export const PEER_TIMING = {
 /** How many ICE restarts the machine tries before it gives the call up as `failed`. */
 export const MAX_ICE_RESTARTS = 3;
 
-/** Everything that can happen to a peer, named by where it comes from. */
-export type PeerEvent =
-  /** The user wants to join the room (the adapter then connects the signaling socket). */
-  | { readonly type: 'user.join' }
-  /** The user wants to leave whatever call this is and join the room again. */
-  | { readonly type: 'user.rejoin' }
-  /** The user ends the call. */
-  | { readonly type: 'user.hangUp' }
-  /** The server's `role` event: our room and perfect-negotiation role. */
-  | { readonly type: 'signal.role'; readonly room: string; readonly role: PeerRole }
-  /** The server's `ice-servers` event. */
-  | { readonly type: 'signal.iceServers'; readonly iceServers: readonly IceServer[]; readonly ttl: number }
-  /** The server's `ready` event: a second peer joined, we make the first offer. */
-  | { readonly type: 'signal.ready' }
-  /** A relayed offer from the other peer. */
-  | { readonly type: 'signal.offer'; readonly sdp: string }
-  /** A relayed answer from the other peer. */
-  | { readonly type: 'signal.answer'; readonly sdp: string }
-  /** A relayed ICE candidate from the other peer (`null`: end of candidates). */
-  | { readonly type: 'signal.candidate'; readonly candidate: IceCandidateJson | null }
-  /** The other peer left the room. */
-  | { readonly type: 'signal.peerLeft' }
-  /** The server refused a request (the `error` event); the session goes on. */
-  | { readonly type: 'signal.error'; readonly code: SignalingErrorPayload['code']; readonly message: string }
-  /** The server refused the connection (CONNECT_ERROR, e.g. `room-full`). */
-  | { readonly type: 'signal.rejected'; readonly code: SignalingErrorPayload['code']; readonly message: string }
-  /** The peer connection wants a (re)negotiation: `negotiationneeded`. */
-  | { readonly type: 'pc.negotiationNeeded' }
-  /** The peer connection gathered a local candidate (`null`: gathering is complete). */
-  | { readonly type: 'pc.localCandidate'; readonly candidate: IceCandidateJson | null }
-  /** `connectionState` became `connected`. */
-  | { readonly type: 'pc.connected' }
-  /** `connectionState` became `disconnected`. */
-  | { readonly type: 'pc.disconnected' }
-  /** `connectionState` became `failed`. */
-  | { readonly type: 'pc.iceFailed' };
-
-/** What the machine remembers about the call. */
-export interface PeerContext {
-  /** Our perfect-negotiation role, from the server's `role` event. */
-  readonly role: PeerRole | undefined;
-  /** The room the server put us in. */
-  readonly room: string | undefined;
-  /** The latest ICE servers from the server; a new peer connection starts with them. */
-  readonly iceServers: readonly IceServer[];
-  /** Operations waiting for the peer connection, in arrival order (see peer-operations.ts). */
-  readonly operations: readonly PeerOperation[];
-  /** The operation in flight, taken from `operations`. */
-  readonly current: PeerOperation | undefined;
-  /** The remote description applied last on this peer connection, if any. */
-  readonly remoteDescription: DescriptionSignal | undefined;
-  /** ICE restarts tried since the connection was last up. */
-  readonly restartAttempts: number;
-  /** Why the server refused us, or the last error it reported. */
-  readonly error: SignalingErrorPayload | undefined;
-}
-
-/** Input of the `setLocalDescription` effect. */
-export interface LocalDescriptionRequest {
-  readonly type: 'offer' | 'answer';
-  /** For offers: ask for fresh ICE credentials (`createOffer({ iceRestart: true })`). */
-  readonly iceRestart: boolean;
-}
-
-/** Input of the `addIceCandidate` effect. */
-export interface CandidateRequest {
-  readonly candidate: IceCandidateJson | null;
-}
-
-/** Which effect failed, for `reportFailure`. */
-export type PeerEffect = 'setLocalDescription' | 'setRemoteDescription' | 'addIceCandidate';
-
 const initialContext: PeerContext = {
   role: undefined,
   room: undefined,
@@ -121,8 +45,8 @@ const initialContext: PeerContext = {
   error: undefined,
 };
 
-function notProvided(effect: string): never {
-  throw new Error(`peerMachine: the "${effect}" effect was not provided (use peerMachine.provide)`);
+function notProvided(effect: string): Promise<never> {
+  return Promise.reject(new Error(`peerMachine: the "${effect}" effect was not provided (use peerMachine.provide)`));
 }
 
 function filterFor(context: PeerContext, negotiate: boolean): OperationFilter {
@@ -148,13 +72,13 @@ export const peerMachine = setup({
   },
   actors: {
     /** Sets a local offer or answer and resolves with it, ready to send. */
-    setLocalDescription: fromPromise<DescriptionSignal, LocalDescriptionRequest>(async () =>
+    setLocalDescription: fromPromise<DescriptionSignal, LocalDescriptionRequest>(() =>
       notProvided('setLocalDescription'),
     ),
     /** Applies a remote offer (rolling back a local one if needed) or answer. */
-    setRemoteDescription: fromPromise<void, DescriptionSignal>(async () => notProvided('setRemoteDescription')),
+    setRemoteDescription: fromPromise<void, DescriptionSignal>(() => notProvided('setRemoteDescription')),
     /** Applies one remote candidate. */
-    addIceCandidate: fromPromise<void, CandidateRequest>(async () => notProvided('addIceCandidate')),
+    addIceCandidate: fromPromise<void, CandidateRequest>(() => notProvided('addIceCandidate')),
   },
   actions: {
     /** Connect to the signaling server and join the room. */
@@ -207,11 +131,13 @@ export const peerMachine = setup({
       const index = nextOperationIndex(context.operations, filterFor(context, params.negotiate));
       return { operations: withoutOperation(context.operations, index) };
     }),
+    forgetError: assign({ error: undefined }),
     finishOperation: assign({ current: undefined }),
     recordRemoteDescription: assign(({ context }) => ({
       remoteDescription: currentDescription(context),
       current: undefined,
     })),
+    forgetNegotiation: assign({ operations: [], current: undefined, remoteDescription: undefined }),
     forgetPeer: assign({ operations: [], current: undefined, remoteDescription: undefined, restartAttempts: 0 }),
     countRestartAttempt: assign(({ context }) => ({ restartAttempts: context.restartAttempts + 1 })),
     resetRestartAttempts: assign({ restartAttempts: 0 }),
@@ -240,7 +166,10 @@ export const peerMachine = setup({
     'user.hangUp': { target: '.closed', actions: 'leaveRoom' },
     'user.rejoin': { target: '.joining', reenter: true, actions: 'leaveRoom' },
     'signal.iceServers': {
-      actions: ['storeIceServers', { type: 'applyIceServers', params: ({ event }) => ({ iceServers: event.iceServers }) }],
+      actions: [
+        'storeIceServers',
+        { type: 'applyIceServers', params: ({ event }) => ({ iceServers: event.iceServers }) },
+      ],
     },
     'signal.error': { actions: 'storeError' },
   },
@@ -251,7 +180,7 @@ export const peerMachine = setup({
     },
     /** Connecting to the signaling server; the `role` event admits us to the room. */
     joining: {
-      entry: 'joinRoom',
+      entry: ['forgetError', 'joinRoom'],
       on: {
         'signal.role': { target: 'session', actions: 'storeRole' },
         'signal.rejected': { target: 'rejected', actions: 'storeError' },
@@ -259,8 +188,12 @@ export const peerMachine = setup({
     },
     /** In the room, with a peer connection. */
     session: {
-      entry: { type: 'createPeerConnection', params: ({ context }) => ({ iceServers: context.iceServers }) },
-      exit: 'closePeerConnection',
+      entry: [
+        'resetRestartAttempts',
+        { type: 'createPeerConnection', params: ({ context }) => ({ iceServers: context.iceServers }) },
+      ],
+      // Nothing learnt about one peer connection may leak into the next session.
+      exit: ['closePeerConnection', 'forgetNegotiation'],
       initial: 'waiting',
       on: {
         'signal.offer': { actions: 'enqueueSignal' },
@@ -284,7 +217,10 @@ export const peerMachine = setup({
           on: {
             'signal.peerLeft': {
               target: 'waiting',
-              actions: ['forgetPeer', { type: 'resetPeerConnection', params: ({ context }) => ({ iceServers: context.iceServers }) }],
+              actions: [
+                'forgetPeer',
+                { type: 'resetPeerConnection', params: ({ context }) => ({ iceServers: context.iceServers }) },
+              ],
             },
             // A `role` event mid-call means the server saw us join afresh (the signaling socket
             // reconnected): the other peer has been told we left, so this call is over.
@@ -297,7 +233,10 @@ export const peerMachine = setup({
               ],
             },
             'pc.localCandidate': {
-              actions: { type: 'sendSignal', params: ({ event }) => ({ signal: { type: 'candidate', candidate: event.candidate } }) },
+              actions: {
+                type: 'sendSignal',
+                params: ({ event }) => ({ signal: { type: 'candidate', candidate: event.candidate } }),
+              },
             },
             'pc.negotiationNeeded': { actions: 'requestNegotiation' },
           },
@@ -340,11 +279,18 @@ export const peerMachine = setup({
                     applyingCandidate: {
                       invoke: {
                         src: 'addIceCandidate',
+                        id: 'addIceCandidate',
                         input: ({ context }) => candidateOf(context),
                         onDone: { target: 'idle', actions: 'finishOperation' },
                         onError: {
                           target: 'idle',
-                          actions: ['finishOperation', { type: 'reportFailure', params: ({ event }) => ({ effect: 'addIceCandidate', error: event.error }) }],
+                          actions: [
+                            'finishOperation',
+                            {
+                              type: 'reportFailure',
+                              params: ({ event }) => ({ effect: 'addIceCandidate', error: event.error }),
+                            },
+                          ],
                         },
                       },
                     },
@@ -354,17 +300,27 @@ export const peerMachine = setup({
                 makingOffer: {
                   invoke: {
                     src: 'setLocalDescription',
+                    id: 'setLocalDescription',
                     input: ({ context }) => ({
                       type: 'offer',
                       iceRestart: context.current?.type === 'negotiate' && context.current.iceRestart,
                     }),
                     onDone: {
                       target: 'haveLocalOffer',
-                      actions: ['finishOperation', { type: 'sendSignal', params: ({ event }) => ({ signal: event.output }) }],
+                      actions: [
+                        'finishOperation',
+                        { type: 'sendSignal', params: ({ event }) => ({ signal: event.output }) },
+                      ],
                     },
                     onError: {
                       target: 'stable',
-                      actions: ['finishOperation', { type: 'reportFailure', params: ({ event }) => ({ effect: 'setLocalDescription', error: event.error }) }],
+                      actions: [
+                        'finishOperation',
+                        {
+                          type: 'reportFailure',
+                          params: ({ event }) => ({ effect: 'setLocalDescription', error: event.error }),
+                        },
+                      ],
                     },
                   },
                 },
@@ -382,7 +338,10 @@ export const peerMachine = setup({
                         {
                           // Glare, polite side: setRemoteDescription(offer) rolls our offer back.
                           // https://w3c.github.io/webrtc-pc/#perfect-negotiation-example
-                          guard: and([{ type: 'nextOperationIs', params: { type: 'offer' as const, negotiate: false } }, 'isPolite']),
+                          guard: and([
+                            { type: 'nextOperationIs', params: { type: 'offer' as const, negotiate: false } },
+                            'isPolite',
+                          ]),
                           target: '#negotiation.applyingRemoteOffer',
                           actions: { type: 'takeOperation', params: { negotiate: false } },
                         },
@@ -401,11 +360,18 @@ export const peerMachine = setup({
                     applyingCandidate: {
                       invoke: {
                         src: 'addIceCandidate',
+                        id: 'addIceCandidate',
                         input: ({ context }) => candidateOf(context),
                         onDone: { target: 'idle', actions: 'finishOperation' },
                         onError: {
                           target: 'idle',
-                          actions: ['finishOperation', { type: 'reportFailure', params: ({ event }) => ({ effect: 'addIceCandidate', error: event.error }) }],
+                          actions: [
+                            'finishOperation',
+                            {
+                              type: 'reportFailure',
+                              params: ({ event }) => ({ effect: 'addIceCandidate', error: event.error }),
+                            },
+                          ],
                         },
                       },
                     },
@@ -415,11 +381,18 @@ export const peerMachine = setup({
                 applyingRemoteOffer: {
                   invoke: {
                     src: 'setRemoteDescription',
+                    id: 'setRemoteDescription',
                     input: ({ context }) => currentDescription(context),
                     onDone: { target: 'makingAnswer', actions: 'recordRemoteDescription' },
                     onError: {
                       target: 'stable',
-                      actions: ['finishOperation', { type: 'reportFailure', params: ({ event }) => ({ effect: 'setRemoteDescription', error: event.error }) }],
+                      actions: [
+                        'finishOperation',
+                        {
+                          type: 'reportFailure',
+                          params: ({ event }) => ({ effect: 'setRemoteDescription', error: event.error }),
+                        },
+                      ],
                     },
                   },
                 },
@@ -427,11 +400,18 @@ export const peerMachine = setup({
                 makingAnswer: {
                   invoke: {
                     src: 'setLocalDescription',
+                    id: 'setLocalDescription',
                     input: { type: 'answer', iceRestart: false },
-                    onDone: { target: 'stable', actions: { type: 'sendSignal', params: ({ event }) => ({ signal: event.output }) } },
+                    onDone: {
+                      target: 'stable',
+                      actions: { type: 'sendSignal', params: ({ event }) => ({ signal: event.output }) },
+                    },
                     onError: {
                       target: 'stable',
-                      actions: { type: 'reportFailure', params: ({ event }) => ({ effect: 'setLocalDescription', error: event.error }) },
+                      actions: {
+                        type: 'reportFailure',
+                        params: ({ event }) => ({ effect: 'setLocalDescription', error: event.error }),
+                      },
                     },
                   },
                 },
@@ -439,12 +419,19 @@ export const peerMachine = setup({
                 applyingRemoteAnswer: {
                   invoke: {
                     src: 'setRemoteDescription',
+                    id: 'setRemoteDescription',
                     input: ({ context }) => currentDescription(context),
                     onDone: { target: 'stable', actions: 'recordRemoteDescription' },
                     onError: {
                       // The peer connection still holds our offer: keep waiting for a good answer.
                       target: 'haveLocalOffer',
-                      actions: ['finishOperation', { type: 'reportFailure', params: ({ event }) => ({ effect: 'setRemoteDescription', error: event.error }) }],
+                      actions: [
+                        'finishOperation',
+                        {
+                          type: 'reportFailure',
+                          params: ({ event }) => ({ effect: 'setRemoteDescription', error: event.error }),
+                        },
+                      ],
                     },
                   },
                 },

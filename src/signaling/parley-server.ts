@@ -77,6 +77,9 @@ export function startParleyServer(config: ParleyServerConfig): Promise<RunningPa
         close: () => {
           uws.us_listen_socket_close(token);
           engine.close();
+          // Also end idle keep-alive HTTP connections, which would otherwise keep the process up.
+          // (The native App has close(); this build's typings lack it.)
+          (app as typeof app & { close?: () => void }).close?.();
         },
       });
     });

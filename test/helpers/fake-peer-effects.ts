@@ -10,7 +10,12 @@ import {
   type LocalDescriptionRequest,
   type PeerEffect,
 } from '../../src/machines/peer-machine.js';
-import type { DescriptionSignal, IceCandidateJson, IceServer, SignalPayload } from '../../src/protocol/signaling-events.js';
+import type {
+  DescriptionSignal,
+  IceCandidateJson,
+  IceServer,
+  SignalPayload,
+} from '../../src/protocol/signaling-events.js';
 
 type AsyncEffect = 'setLocalDescription' | 'setRemoteDescription' | 'addIceCandidate';
 
@@ -82,6 +87,7 @@ export class FakePeerEffects {
         closePeerConnection: () => {
           this.log.push('closePeerConnection');
           if (this.pcs.length > 0) this.pc.closed = true;
+          this.abandonPending();
         },
         applyIceServers: (_, { iceServers }) => {
           this.log.push('applyIceServers');
@@ -136,13 +142,20 @@ export class FakePeerEffects {
   /** Resolves (or, with an error, rejects) the oldest pending call of `effect`, then lets the machine react. */
   async settle(effect: AsyncEffect, error?: Error): Promise<void> {
     const index = this.pending.findIndex((call) => call.effect === effect);
-    if (index === -1) throw new Error(`no pending ${effect} (pending: ${this.pending.map((c) => c.effect).join(', ')})`);
+    if (index === -1)
+      throw new Error(`no pending ${effect} (pending: ${this.pending.map((c) => c.effect).join(', ')})`);
     const [call] = this.pending.splice(index, 1);
-    call!.settle(error);
+    call.settle(error);
     await flush();
   }
 
+  /** A closed peer connection rejects what was still pending on it. */
+  private abandonPending(): void {
+    for (const call of this.pending.splice(0)) call.settle(new Error('InvalidStateError: closed'));
+  }
+
   private newPc(iceServers: readonly IceServer[]): void {
+    this.abandonPending();
     this.pcs.push({
       id: this.pcs.length + 1,
       signalingState: 'stable',
@@ -167,7 +180,7 @@ export class FakePeerEffects {
           try {
             resolve(apply());
           } catch (failure) {
-            reject(failure);
+            reject(failure instanceof Error ? failure : new Error(String(failure)));
           }
         },
       });
@@ -177,7 +190,8 @@ export class FakePeerEffects {
   private applyLocal(request: LocalDescriptionRequest): DescriptionSignal {
     const pc = this.pc;
     if (request.type === 'offer') {
-      if (pc.signalingState !== 'stable' && pc.signalingState !== 'have-local-offer') throw new Error('InvalidStateError: offer');
+      if (pc.signalingState !== 'stable' && pc.signalingState !== 'have-local-offer')
+        throw new Error('InvalidStateError: offer');
       this.offers += 1;
       pc.signalingState = 'have-local-offer';
       pc.localDescription = { type: 'offer', sdp: `offer-${this.offers}${request.iceRestart ? '-ice-restart' : ''}` };
@@ -195,7 +209,8 @@ export class FakePeerEffects {
       if (pc.signalingState === 'have-local-offer') pc.rollbacks += 1;
       pc.signalingState = 'have-remote-offer';
     } else {
-      if (pc.signalingState !== 'have-local-offer') throw new Error('InvalidStateError: answer in ' + pc.signalingState);
+      if (pc.signalingState !== 'have-local-offer')
+        throw new Error('InvalidStateError: answer in ' + pc.signalingState);
       pc.signalingState = 'stable';
     }
     pc.remoteDescription = description;

@@ -74,6 +74,8 @@ export async function connectClient(
   socket.on('connect', () => record('connect', []));
   socket.on('connect_error', (error: Error & { data?: unknown }) => record('connect_error', [error.message, error.data]));
   socket.on('disconnect', (reason) => record('disconnect', [reason]));
+  // The upgrade to WebSocket is no Socket.IO event: wake the waiters when the engine reports it.
+  socket.io.on('open', () => socket.io.engine.on('upgrade', () => waiters.forEach((wake) => wake())));
 
   const waitUntil = <T>(find: () => T | undefined, describe: string, timeoutMs: number): Promise<T> =>
     new Promise((resolve, reject) => {

@@ -30,9 +30,12 @@ export function answerPreflight(
   origin: string,
   requestedHeaders: string,
   allowed: CorsOrigins,
+  closeConnection: boolean,
 ): void {
   if (!isOriginAllowed(origin, allowed)) {
-    res.writeStatus('403 Forbidden').end();
+    res.writeStatus('403 Forbidden');
+    if (closeConnection) res.writeHeader('Connection', 'close');
+    res.end(undefined, closeConnection);
     return;
   }
   res.writeStatus('204 No Content');
@@ -40,5 +43,6 @@ export function answerPreflight(
   res.writeHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
   if (requestedHeaders !== '') res.writeHeader('Access-Control-Allow-Headers', requestedHeaders);
   res.writeHeader('Access-Control-Max-Age', '86400');
-  res.end();
+  if (closeConnection) res.writeHeader('Connection', 'close');
+  res.end(undefined, closeConnection);
 }

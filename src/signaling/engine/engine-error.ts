@@ -3,6 +3,7 @@
  * tools that parse `{code, message}` read them the same way.
  */
 import type { HttpResponse } from 'uWebSockets.js';
+import { endResponse, writeResponseHead, type ResponseStyle } from './response-style.js';
 
 /** engine.io's error codes (`Server.errors`). */
 export const EngineErrorCode = {
@@ -35,13 +36,8 @@ export function engineErrorMessage(code: EngineErrorCode): string {
  * Ends `res` with engine.io's JSON error body: 403 for forbidden, 400 otherwise. Must run in
  * the request tick or inside `res.cork`.
  */
-export function writeEngineError(
-  res: HttpResponse,
-  code: EngineErrorCode,
-  writeExtraHeaders?: (res: HttpResponse) => void,
-): void {
-  res.writeStatus(code === EngineErrorCode.forbidden ? '403 Forbidden' : '400 Bad Request');
-  writeExtraHeaders?.(res);
+export function writeEngineError(res: HttpResponse, code: EngineErrorCode, style: ResponseStyle): void {
+  writeResponseHead(res, code === EngineErrorCode.forbidden ? '403 Forbidden' : '400 Bad Request', style);
   res.writeHeader('Content-Type', 'application/json');
-  res.end(JSON.stringify({ code, message: messages[code] }));
+  endResponse(res, style, JSON.stringify({ code, message: messages[code] }));
 }

@@ -1,0 +1,344 @@
+/**
+ * The Parley web app: one page per room. It gets the camera and microphone, hands them to the
+ * peer adapter (src/client/peer-adapter.ts), and renders what the adapter reports: the call
+ * state, remote video, chat and notices. Every call decision is the peer machine's.
+ */
+import { createPeerAdapter, type PeerAdapter } from '../peer-adapter.js';
+import { connectSignaling } from '../signaling-client.js';
+import type { CallStatus, CallStatusName } from '../../machines/peer-status.js';
+import { MAX_ICE_RESTARTS } from '../../machines/peer-machine.js';
+import { callStateText, rawStateText } from './call-state-text.js';
+import { createChatView } from './chat-view.js';
+import { acquireLocalMedia, type LocalMedia } from './local-media.js';
+import { createNotices, type Notices } from './notices.js';
+import { newRoomLink, roomFromLink } from './room-link.js';
+import { watchSignaling, type SignalingLink } from './signaling-status.js';
+
+/** The element with `data-testid="<id>"`; the page's markup guarantees each exists. */
+function byTestId<T extends HTMLElement>(id: string): T {
+  const element = document.querySelector<T>(`[data-testid="${id}"]`);
+  if (element === null) throw new Error(`index.html lacks data-testid="${id}"`);
+  return element;
+}
+
+function byId<T extends HTMLElement>(id: string): T {
+  const element = document.getElementById(id);
+  if (element === null) throw new Error(`index.html lacks #${id}`);
+  return element as T;
+}
+
+const ui = {
+  call: byId<HTMLElement>('call'),
+  remoteVideo: byTestId<HTMLVideoElement>('remote-video'),
+  localVideo: byTestId<HTMLVideoElement>('local-video'),
+  callState: byTestId<HTMLElement>('call-state'),
+  roomName: byId<HTMLElement>('room-name'),
+  notices: byTestId<HTMLElement>('notice'),
+  toggleMic: byTestId<HTMLButtonElement>('toggle-mic'),
+  toggleCamera: byTestId<HTMLButtonElement>('toggle-camera'),
+  hangUp: byTestId<HTMLButtonElement>('hang-up'),
+  rejoin: byTestId<HTMLButtonElement>('rejoin'),
+  copyLink: byTestId<HTMLButtonElement>('copy-link'),
+  chatToggle: byId<HTMLButtonElement>('chat-toggle'),
+  chatClose: byId<HTMLButtonElement>('chat-close'),
+  chatBadge: byId<HTMLElement>('chat-badge'),
+  chatLog: byTestId<HTMLOListElement>('chat-log'),
+  chatForm: byId<HTMLFormElement>('chat-form'),
+  chatInput: byTestId<HTMLInputElement>('chat-input'),
+};
+
+/** Statuses in which there is another peer (so remote media may be shown). */
+const IN_CALL: ReadonlySet<CallStatusName> = new Set(['connecting', 'connected', 'reconnecting']);
+/** Statuses in which we are in the room, or on the way there. */
+const IN_ROOM: ReadonlySet<CallStatusName> = new Set(['joining', 'waiting', 'connecting', 'connected', 'reconnecting']);
+
+async function start(): Promise<void> {
+  const notices = createNotices(ui.notices);
+  const { room, replacedInvalid } = roomFromLink(location, history);
+  ui.roomName.textContent = `Room ${room}`;
+  document.title = `Parley · ${room}`;
+  if (replacedInvalid !== undefined) {
+    notices.show('call', {
+      kind: 'bad-room',
+      tone: 'warning',
+      text: `“${replacedInvalid.slice(0, 80)}” is not a room name (1 to 64 letters, digits, “_” or “-”), so this is a new room.`,
+    });
+  }
+  ui.callState.textContent = 'Starting camera and microphone';
+
+  const media = await acquireLocalMedia();
+  showLocalMedia(media, notices);
+
+  const params = new URLSearchParams(location.search);
+  let link: SignalingLink = { state: 'connecting' };
+  let reconnectedSinceCall = false;
+  const adapter = createPeerAdapter({
+    room,
+    localStream: media.stream,
+    connectSocket: watchSignaling(connectSignaling(location.origin), (next) => {
+      if (next.state === 'connected' && link.state === 'reconnecting') reconnectedSinceCall = true;
+      link = next;
+      showSignalingLink(link, notices);
+    }),
+    iceTransportPolicy: params.get('policy') === 'relay' ? 'relay' : 'all',
+    onWarning: (message, cause) => console.warn(`parley: ${message}`, cause),
+  });
+
+  bindRemoteMedia(adapter, notices);
+  bindControls(adapter, media, notices);
+  bindChat(adapter);
+
+  let previous: CallStatus | undefined;
+  adapter.subscribe((call) => {
+    renderCall(call, previous, notices, reconnectedSinceCall);
+    if (call.status === 'connected' || call.status === 'connecting') reconnectedSinceCall = false;
+    previous = call;
+  });
+  adapter.actor.subscribe((snapshot) => {
+    ui.callState.dataset['state'] = rawStateText(snapshot.value);
+  });
+  ui.callState.dataset['state'] = rawStateText(adapter.actor.getSnapshot().value);
+
+  // Leaving the page leaves the room at once, so the other side is told without waiting for a timeout.
+  addEventListener('pagehide', () => adapter.hangUp());
+  adapter.join();
+}
+
+function showLocalMedia(media: LocalMedia, notices: Notices): void {
+  const hasVideo = (media.stream?.getVideoTracks().length ?? 0) > 0;
+  const hasAudio = (media.stream?.getAudioTracks().length ?? 0) > 0;
+  ui.call.dataset['media'] = media.mode;
+  if (hasVideo) ui.localVideo.srcObject = media.stream ?? null;
+  ui.localVideo.hidden = !hasVideo;
+  ui.toggleCamera.disabled = !hasVideo;
+  ui.toggleMic.disabled = !hasAudio;
+  setPressed(ui.toggleCamera, hasVideo, 'Camera');
+  setPressed(ui.toggleMic, hasAudio, 'Mic');
+  if (media.message === undefined) return;
+  const kind =
+    media.problem === 'insecure'
+      ? 'insecure'
+      : media.mode === 'audio-only'
+        ? media.problem === 'denied'
+          ? 'camera-denied'
+          : media.problem === 'not-found'
+            ? 'no-camera'
+            : 'media-error'
+        : media.problem === 'denied'
+          ? 'media-denied'
+          : media.problem === 'not-found'
+            ? 'no-media'
+            : 'media-error';
+  notices.show('media', { kind, tone: 'warning', text: media.message });
+}
+
+function showSignalingLink(link: SignalingLink, notices: Notices): void {
+  if (link.state !== 'reconnecting') {
+    notices.clear('signaling');
+    return;
+  }
+  const attempt = link.attempt > 0 ? ` (attempt ${link.attempt})` : '';
+  if (link.reason === 'transport close' || link.reason === 'ping timeout' || link.reason === 'transport error') {
+    notices.show('signaling', {
+      kind: 'signaling-lost',
+      tone: 'warning',
+      text: `Lost the connection to the server. Reconnecting${attempt}… An ongoing call continues meanwhile, but it will be reset once the connection is back.`,
+    });
+  } else {
+    notices.show('signaling', {
+      kind: 'signaling-unreachable',
+      tone: 'warning',
+      text: `Cannot reach the server. Retrying${attempt}…`,
+    });
+  }
+}
+
+function renderCall(call: CallStatus, previous: CallStatus | undefined, notices: Notices, reconnected: boolean): void {
+  ui.callState.textContent = callStateText(call);
+  ui.callState.dataset['status'] = call.status;
+  ui.callState.dataset['restarts'] = String(call.restartAttempts);
+  ui.call.dataset['status'] = call.status;
+  ui.hangUp.disabled = !IN_ROOM.has(call.status);
+  ui.rejoin.disabled = call.status === 'idle';
+
+  if (!IN_CALL.has(call.status)) clearRemoteVideo();
+  const wasInCall = previous !== undefined && IN_CALL.has(previous.status);
+
+  switch (call.status) {
+    case 'waiting':
+      if (wasInCall && reconnected) {
+        notices.show('call', {
+          kind: 'call-reset',
+          tone: 'info',
+          text: 'Back online. The call was reset: waiting for the other person to reconnect.',
+        });
+      } else if (wasInCall) {
+        notices.show('call', {
+          kind: 'peer-left',
+          tone: 'info',
+          text: 'The other person left the call. Share the link to invite someone.',
+        });
+      }
+      break;
+    case 'connecting':
+    case 'connected':
+    case 'joining':
+      notices.clear('call');
+      break;
+    case 'rejected':
+      if (call.error?.code === 'room-full') {
+        notices.show('call', {
+          kind: 'room-full',
+          tone: 'error',
+          text: 'This room is full: two people are already in a call here.',
+          link: { href: newRoomLink(location), text: 'Start a new room' },
+        });
+      } else {
+        notices.show('call', {
+          kind: 'rejected',
+          tone: 'error',
+          text: `Could not join the room: ${call.error?.message ?? 'refused by the server'}.`,
+        });
+      }
+      break;
+    case 'failed':
+      notices.show('call', {
+        kind: 'call-failed',
+        tone: 'error',
+        text: `The call failed: the connection could not be restored after ${MAX_ICE_RESTARTS} ICE restarts. Check your network, then press Rejoin.`,
+      });
+      break;
+    case 'closed':
+      notices.show('call', {
+        kind: 'call-ended',
+        tone: 'info',
+        text: 'You left the call. Press Rejoin to join the room again.',
+      });
+      break;
+    default:
+      break;
+  }
+}
+
+let remoteStream: MediaStream | undefined;
+
+function clearRemoteVideo(): void {
+  remoteStream = undefined;
+  if (ui.remoteVideo.srcObject !== null) ui.remoteVideo.srcObject = null;
+  ui.call.classList.remove('has-remote');
+}
+
+function bindRemoteMedia(adapter: PeerAdapter, notices: Notices): void {
+  adapter.onRemoteTrack((track, streams) => {
+    const stream = streams[0] ?? remoteStream ?? new MediaStream();
+    if (streams[0] === undefined && !stream.getTracks().includes(track)) stream.addTrack(track);
+    remoteStream = stream;
+    if (ui.remoteVideo.srcObject !== stream) ui.remoteVideo.srcObject = stream;
+    playRemote(notices);
+  });
+  ui.remoteVideo.addEventListener('loadeddata', () => ui.call.classList.add('has-remote'));
+}
+
+/** Starts remote playback; where autoplay with sound is refused, plays muted until the first tap. */
+function playRemote(notices: Notices): void {
+  ui.remoteVideo.play().catch((error: unknown) => {
+    if (!(error instanceof DOMException) || error.name !== 'NotAllowedError') return;
+    ui.remoteVideo.muted = true;
+    void ui.remoteVideo.play().catch(() => {});
+    notices.show('sound', { kind: 'sound-blocked', tone: 'info', text: 'Tap anywhere to hear the other person.' });
+    document.addEventListener(
+      'pointerdown',
+      () => {
+        ui.remoteVideo.muted = false;
+        void ui.remoteVideo.play().catch(() => {});
+        notices.clear('sound');
+      },
+      { once: true },
+    );
+  });
+}
+
+function setPressed(button: HTMLButtonElement, on: boolean, name: string): void {
+  button.setAttribute('aria-pressed', String(on));
+  button.classList.toggle('off', !on);
+  const label = button.querySelector('.label');
+  if (label !== null) label.textContent = on ? name : `${name} off`;
+  button.title = on ? `Turn ${name.toLowerCase()} off` : `Turn ${name.toLowerCase()} on`;
+}
+
+function bindControls(adapter: PeerAdapter, media: LocalMedia, notices: Notices): void {
+  let micOn = (media.stream?.getAudioTracks().length ?? 0) > 0;
+  let cameraOn = (media.stream?.getVideoTracks().length ?? 0) > 0;
+  ui.toggleMic.addEventListener('click', () => {
+    micOn = !micOn;
+    adapter.setMicEnabled(micOn);
+    setPressed(ui.toggleMic, micOn, 'Mic');
+  });
+  ui.toggleCamera.addEventListener('click', () => {
+    cameraOn = !cameraOn;
+    adapter.setCameraEnabled(cameraOn);
+    setPressed(ui.toggleCamera, cameraOn, 'Camera');
+    ui.call.classList.toggle('camera-off', !cameraOn);
+  });
+  ui.hangUp.addEventListener('click', () => adapter.hangUp());
+  ui.rejoin.addEventListener('click', () => adapter.rejoin());
+  ui.copyLink.addEventListener('click', () => {
+    const href = location.href;
+    navigator.clipboard.writeText(href).then(
+      () =>
+        notices.show('link', {
+          kind: 'link-copied',
+          tone: 'info',
+          text: 'Link copied. Send it to the person you want to call.',
+          timeoutMs: 4_000,
+        }),
+      // No clipboard (an insecure page, or permission refused): show the link to copy by hand.
+      () =>
+        notices.show('link', {
+          kind: 'link-manual',
+          tone: 'info',
+          text: `Send this link to the person you want to call: ${href}`,
+          timeoutMs: 30_000,
+        }),
+    );
+  });
+}
+
+function bindChat(adapter: PeerAdapter): void {
+  const chat = createChatView({ log: ui.chatLog, form: ui.chatForm, input: ui.chatInput }, (text) =>
+    adapter.sendChat(text),
+  );
+  let unread = 0;
+  const chatOpen = () => ui.call.classList.contains('chat-open');
+  const narrow = matchMedia('(max-width: 799px)');
+  const setChatOpen = (open: boolean): void => {
+    ui.call.classList.toggle('chat-open', open);
+    ui.chatToggle.setAttribute('aria-expanded', String(open));
+    if (open) {
+      unread = 0;
+      ui.chatBadge.hidden = true;
+      if (!narrow.matches) return;
+      ui.chatInput.focus();
+    }
+  };
+  ui.chatToggle.addEventListener('click', () => setChatOpen(!chatOpen()));
+  ui.chatClose.addEventListener('click', () => setChatOpen(false));
+  adapter.onChat((text) => {
+    chat.append('peer', text);
+    if (narrow.matches && !chatOpen()) {
+      unread += 1;
+      ui.chatBadge.textContent = String(unread);
+      ui.chatBadge.hidden = false;
+    }
+  });
+}
+
+start().catch((error: unknown) => {
+  console.error(error);
+  ui.callState.textContent = 'Something went wrong';
+  ui.callState.dataset['status'] = 'error';
+  const message = document.createElement('p');
+  message.className = 'notice error';
+  message.textContent = `The page could not start: ${error instanceof Error ? error.message : String(error)}`;
+  ui.notices.append(message);
+});

@@ -1,0 +1,299 @@
+/**
+ * The thin browser adapter: binds the peer machine to an RTCPeerConnection, a local
+ * MediaStream and the signaling socket. It translates DOM and socket events into machine events
+ * and carries out the machine's effects; every protocol decision (who offers, glare, candidate
+ * queueing, ICE restarts) is the machine's.
+ *
+ * @example
+ * ```ts
+ * const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+ * const call = createPeerAdapter({
+ *   room: 'kitchen',
+ *   localStream: stream,
+ *   connectSocket: connectSignaling(location.origin),
+ *   iceTransportPolicy: new URLSearchParams(location.search).get('policy') === 'relay' ? 'relay' : 'all',
+ * });
+ * call.subscribe((state) => render(state.status));
+ * call.onRemoteTrack((track, streams) => (video.srcObject = streams[0] ?? null));
+ * call.join();
+ * ```
+ */
+import { createActor, fromPromise, type Actor, type ActorOptions } from 'xstate';
+import {
+  peerMachine,
+  type CandidateRequest,
+  type LocalDescriptionRequest,
+  type PeerEvent,
+  type PeerMachine,
+} from '../machines/peer-machine.js';
+import { callStatus, type CallStatus } from '../machines/peer-status.js';
+import type { SignalingError } from '../protocol/signaling-error.js';
+import type { DescriptionSignal, IceCandidateJson, IceServer } from '../protocol/signaling-events.js';
+import { bindSignaling, type SignalingSocket, type SignalingSocketFactory } from './signaling-client.js';
+
+/** The timer source of the machine (xstate's `Clock`): `setTimeout`/`clearTimeout`. */
+export type PeerClock = NonNullable<ActorOptions<PeerMachine>['clock']>;
+
+/** Anything constructible like `RTCPeerConnection` (the real class, or a fake in tests). */
+export type PeerConnectionConstructor = new (configuration?: RTCConfiguration) => RTCPeerConnection;
+
+/** How to build a {@link PeerAdapter}. */
+export interface PeerAdapterOptions {
+  /** The room to join (handshake auth); the server's default room if omitted. */
+  readonly room?: string;
+  /** Opens the signaling socket, e.g. `connectSignaling(url)`; called on every (re)join. */
+  readonly connectSocket: SignalingSocketFactory;
+  /** Local audio/video to send; the app gets it from `getUserMedia`. */
+  readonly localStream?: MediaStream;
+  /** `'relay'` forces TURN (for `?policy=relay`); default `'all'`. */
+  readonly iceTransportPolicy?: RTCIceTransportPolicy;
+  /** The RTCPeerConnection class; defaults to the global one. */
+  readonly RTCPeerConnection?: PeerConnectionConstructor;
+  /** The clock for the machine's timers; tests pass a `SimulatedClock`. */
+  readonly clock?: PeerClock;
+  /** Receives failures the machine moved past and payloads that broke the contract. */
+  readonly onWarning?: (message: string, cause: unknown) => void;
+}
+
+/** A one-to-one call as a UI drives it. */
+export interface PeerAdapter {
+  /** The underlying peer machine actor (for inspection and devtools). */
+  readonly actor: Actor<PeerMachine>;
+  /** The call state now. */
+  getState(): CallStatus;
+  /** Calls `listener` with the call state now and on every change; returns an unsubscribe function. */
+  subscribe(listener: (state: CallStatus) => void): () => void;
+  /** Connects to the signaling server and joins the room. */
+  join(): void;
+  /** Leaves whatever call this is (if any) and joins the room again. */
+  rejoin(): void;
+  /** Ends the call: emits `leave`, disconnects the socket and closes the peer connection. */
+  hangUp(): void;
+  /** Sends a chat message over the data channel; false if the channel is not open. */
+  sendChat(text: string): boolean;
+  /** Calls `listener` for each chat message received; returns an unsubscribe function. */
+  onChat(listener: (text: string) => void): () => void;
+  /** Calls `listener` for each remote track; returns an unsubscribe function. */
+  onRemoteTrack(listener: (track: MediaStreamTrack, streams: readonly MediaStream[]) => void): () => void;
+  /** Mutes or unmutes the local audio tracks (no renegotiation). */
+  setMicEnabled(enabled: boolean): void;
+  /** Turns the local video tracks on or off (no renegotiation). */
+  setCameraEnabled(enabled: boolean): void;
+  /** Hangs up and stops the machine; the adapter is unusable afterwards. */
+  dispose(): void;
+}
+
+/** The chat channel is negotiated out of band with a fixed id, so both sides create it alike. */
+const CHAT_CHANNEL = { label: 'chat', id: 0 } as const;
+
+/** Creates the adapter; nothing happens on the network until {@link PeerAdapter.join}. */
+export function createPeerAdapter(options: PeerAdapterOptions): PeerAdapter {
+  const PeerConnection = options.RTCPeerConnection ?? globalThis.RTCPeerConnection;
+  if (PeerConnection === undefined) throw new TypeError('No RTCPeerConnection here: pass options.RTCPeerConnection');
+  const warn = options.onWarning ?? (() => {});
+  const chatListeners = new Set<(text: string) => void>();
+  const trackListeners = new Set<(track: MediaStreamTrack, streams: readonly MediaStream[]) => void>();
+
+  // Resources, not protocol state: the machine decides when each is created and dropped.
+  let pc: RTCPeerConnection | undefined;
+  let chat: RTCDataChannel | undefined;
+  let socket: SignalingSocket | undefined;
+  let unbindSocket: (() => void) | undefined;
+
+  const send = (event: PeerEvent) => actor.send(event);
+
+  const configuration = (iceServers: readonly IceServer[]): RTCConfiguration => ({
+    iceServers: iceServers.map((server) => ({
+      ...server,
+      urls: typeof server.urls === 'string' ? server.urls : [...server.urls],
+    })),
+    iceTransportPolicy: options.iceTransportPolicy ?? 'all',
+  });
+
+  const construct = (iceServers: readonly IceServer[]): RTCPeerConnection => {
+    try {
+      return new PeerConnection(configuration(iceServers));
+    } catch (error) {
+      // A malformed ICE server URL throws (SyntaxError); host candidates still work without it.
+      warn('the ICE servers were refused; continuing without them', error);
+      return new PeerConnection(configuration([]));
+    }
+  };
+
+  const dropSocket = () => {
+    const open = socket;
+    unbindSocket?.();
+    socket = undefined;
+    unbindSocket = undefined;
+    return open;
+  };
+
+  const openPeerConnection = (iceServers: readonly IceServer[]) => {
+    const connection = construct(iceServers);
+    const current = () => connection === pc;
+    connection.onicecandidate = ({ candidate }) => {
+      if (current())
+        send({ type: 'pc.localCandidate', candidate: candidate === null ? null : candidateJson(candidate) });
+    };
+    connection.onnegotiationneeded = () => {
+      if (current()) send({ type: 'pc.negotiationNeeded' });
+    };
+    connection.onconnectionstatechange = () => {
+      if (!current()) return;
+      const event = CONNECTION_EVENTS[connection.connectionState];
+      if (event !== undefined) send({ type: event });
+    };
+    connection.ontrack = ({ track, streams }) => {
+      if (current()) for (const listener of trackListeners) listener(track, streams);
+    };
+    const channel = connection.createDataChannel(CHAT_CHANNEL.label, { negotiated: true, id: CHAT_CHANNEL.id });
+    channel.onmessage = ({ data }) => {
+      if (typeof data === 'string') for (const listener of chatListeners) listener(data);
+    };
+    pc = connection;
+    chat = channel;
+    const stream = options.localStream;
+    if (stream !== undefined) for (const track of stream.getTracks()) connection.addTrack(track, stream);
+  };
+
+  const closePeerConnection = () => {
+    const connection = pc;
+    pc = undefined;
+    chat = undefined;
+    connection?.close();
+  };
+
+  const requirePc = (): RTCPeerConnection => {
+    if (pc === undefined) throw new Error('no peer connection');
+    return pc;
+  };
+
+  const machine = peerMachine.provide({
+    actions: {
+      joinRoom: () => {
+        dropSocket()?.disconnect(); // e.g. the socket a full room refused
+        const opened = options.connectSocket(options.room === undefined ? {} : { room: options.room });
+        socket = opened;
+        unbindSocket = bindSignaling(opened, send, (error: SignalingError) => warn(error.message, error));
+      },
+      leaveRoom: () => {
+        const open = dropSocket();
+        if (open === undefined) return;
+        if (open.connected) open.emit('leave');
+        open.disconnect();
+      },
+      createPeerConnection: (_, { iceServers }) => openPeerConnection(iceServers),
+      resetPeerConnection: (_, { iceServers }) => {
+        closePeerConnection();
+        openPeerConnection(iceServers);
+      },
+      closePeerConnection,
+      applyIceServers: (_, { iceServers }) => {
+        try {
+          pc?.setConfiguration(configuration(iceServers));
+        } catch (error) {
+          warn('the ICE servers were refused; keeping the previous ones', error);
+        }
+      },
+      sendSignal: (_, { signal }) => {
+        socket?.emit('data', signal);
+      },
+      restartIce: () => pc?.restartIce(),
+      reportFailure: (_, { effect, error }) => warn(`${effect} failed`, error),
+    },
+    actors: {
+      setLocalDescription: fromPromise<DescriptionSignal, LocalDescriptionRequest>(async ({ input }) => {
+        const connection = requirePc();
+        if (input.type === 'offer' && input.iceRestart) {
+          await connection.setLocalDescription(await connection.createOffer({ iceRestart: true }));
+        } else {
+          await connection.setLocalDescription();
+        }
+        return descriptionSignal(connection.localDescription);
+      }),
+      setRemoteDescription: fromPromise<void, DescriptionSignal>(async ({ input }) => {
+        await requirePc().setRemoteDescription({ type: input.type, sdp: input.sdp });
+      }),
+      addIceCandidate: fromPromise<void, CandidateRequest>(async ({ input }) => {
+        // No argument means end-of-candidates (https://w3c.github.io/webrtc-pc/#dom-peerconnection-addicecandidate).
+        const connection = requirePc();
+        await (input.candidate === null
+          ? connection.addIceCandidate()
+          : connection.addIceCandidate({ ...input.candidate }));
+      }),
+    },
+  });
+
+  const actor = createActor(machine, options.clock === undefined ? {} : { clock: options.clock });
+  actor.start();
+
+  const setTracksEnabled = (kind: 'audio' | 'video', enabled: boolean) => {
+    for (const track of options.localStream?.getTracks() ?? []) if (track.kind === kind) track.enabled = enabled;
+  };
+
+  return {
+    actor,
+    getState: () => callStatus(actor.getSnapshot()),
+    subscribe(listener) {
+      let last: string | undefined;
+      const notify = () => {
+        const state = callStatus(actor.getSnapshot());
+        const key = JSON.stringify(state);
+        if (key === last) return;
+        last = key;
+        listener(state);
+      };
+      notify();
+      const subscription = actor.subscribe(notify);
+      return () => subscription.unsubscribe();
+    },
+    join: () => send({ type: 'user.join' }),
+    rejoin: () => send({ type: 'user.rejoin' }),
+    hangUp: () => send({ type: 'user.hangUp' }),
+    sendChat(text) {
+      if (chat?.readyState !== 'open') return false;
+      chat.send(text);
+      return true;
+    },
+    onChat(listener) {
+      chatListeners.add(listener);
+      return () => chatListeners.delete(listener);
+    },
+    onRemoteTrack(listener) {
+      trackListeners.add(listener);
+      return () => trackListeners.delete(listener);
+    },
+    setMicEnabled: (enabled) => setTracksEnabled('audio', enabled),
+    setCameraEnabled: (enabled) => setTracksEnabled('video', enabled),
+    dispose() {
+      send({ type: 'user.hangUp' });
+      actor.stop();
+      chatListeners.clear();
+      trackListeners.clear();
+    },
+  };
+}
+
+const CONNECTION_EVENTS: Partial<Record<RTCPeerConnectionState, 'pc.connected' | 'pc.disconnected' | 'pc.iceFailed'>> =
+  {
+    connected: 'pc.connected',
+    disconnected: 'pc.disconnected',
+    failed: 'pc.iceFailed',
+  };
+
+function candidateJson(candidate: RTCIceCandidate): IceCandidateJson {
+  const init = candidate.toJSON();
+  return {
+    candidate: init.candidate ?? '',
+    sdpMid: init.sdpMid ?? null,
+    sdpMLineIndex: init.sdpMLineIndex ?? null,
+    usernameFragment: init.usernameFragment ?? null,
+  };
+}
+
+function descriptionSignal(description: RTCSessionDescription | null): DescriptionSignal {
+  if (description === null || (description.type !== 'offer' && description.type !== 'answer')) {
+    throw new Error(`unexpected local description: ${description?.type ?? 'none'}`);
+  }
+  return { type: description.type, sdp: description.sdp };
+}

@@ -1,0 +1,147 @@
+/**
+ * The socket boundary of the browser side: opens the socket.io-client connection with the
+ * shared typed events, validates every inbound payload once, and turns it into a peer machine
+ * event. It decides nothing about the protocol.
+ */
+import { io, type Socket } from 'socket.io-client';
+import type { PeerEvent } from '../machines/peer-machine.js';
+import { SIGNALING_ERROR_CODES, SignalingError, type SignalingErrorPayload } from '../protocol/signaling-error.js';
+import {
+  parseSignal,
+  type ClientToServerEvents,
+  type HandshakeAuth,
+  type IceServer,
+  type IceServersPayload,
+  type RolePayload,
+  type ServerToClientEvents,
+  type SignalPayload,
+} from '../protocol/signaling-events.js';
+
+/** The typed signaling socket the adapter talks through. */
+export type SignalingSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+/** Opens a signaling socket for one join; the adapter calls it again to rejoin. */
+export type SignalingSocketFactory = (auth: HandshakeAuth) => SignalingSocket;
+
+/**
+ * The default factory: a socket.io-client connection to `url` with the room in the handshake
+ * auth. Reconnection stays on: after a transport drop the server sees a fresh join and the
+ * peer machine resets the call when the new `role` event arrives.
+ */
+export function connectSignaling(url: string): SignalingSocketFactory {
+  return (auth) => io(url, { auth: { ...auth } });
+}
+
+/**
+ * Forwards the socket's events to `send` as peer machine events until the returned function is
+ * called. Payloads that break the contract are dropped and passed to `onInvalid`.
+ */
+export function bindSignaling(
+  socket: SignalingSocket,
+  send: (event: PeerEvent) => void,
+  onInvalid: (error: SignalingError) => void = () => {},
+): () => void {
+  const guarded =
+    <A extends unknown[]>(handle: (...args: A) => void) =>
+    (...args: A) => {
+      try {
+        handle(...args);
+      } catch (error) {
+        if (error instanceof SignalingError) onInvalid(error);
+        else throw error;
+      }
+    };
+
+  const onReady = () => send({ type: 'signal.ready' });
+  const onPeerLeft = () => send({ type: 'signal.peerLeft' });
+  const onData = guarded((payload: unknown) => send(signalEvent(parseSignal(payload))));
+  const onRole = guarded((payload: unknown) => {
+    const { room, role } = parseRole(payload);
+    send({ type: 'signal.role', room, role });
+  });
+  const onIceServers = guarded((payload: unknown) => {
+    const { iceServers, ttl } = parseIceServers(payload);
+    send({ type: 'signal.iceServers', iceServers, ttl });
+  });
+  const onError = guarded((payload: unknown) => send({ type: 'signal.error', ...parseErrorPayload(payload, 'error') }));
+  const onConnectError = (error: Error & { data?: unknown }) => {
+    // Only a refusal by the signaling app carries a payload; other connect errors are
+    // transport trouble that socket.io-client retries by itself.
+    if (error.data === undefined) return;
+    guarded(() => send({ type: 'signal.rejected', ...parseErrorPayload(error.data, 'connect_error') }))();
+  };
+
+  socket.on('ready', onReady);
+  socket.on('peer-left', onPeerLeft);
+  socket.on('data', onData);
+  socket.on('role', onRole);
+  socket.on('ice-servers', onIceServers);
+  socket.on('error', onError);
+  socket.on('connect_error', onConnectError);
+  return () => {
+    socket.off('ready', onReady);
+    socket.off('peer-left', onPeerLeft);
+    socket.off('data', onData);
+    socket.off('role', onRole);
+    socket.off('ice-servers', onIceServers);
+    socket.off('error', onError);
+    socket.off('connect_error', onConnectError);
+  };
+}
+
+function signalEvent(signal: SignalPayload): PeerEvent {
+  switch (signal.type) {
+    case 'offer':
+      return { type: 'signal.offer', sdp: signal.sdp };
+    case 'answer':
+      return { type: 'signal.answer', sdp: signal.sdp };
+    case 'candidate':
+      return { type: 'signal.candidate', candidate: signal.candidate };
+  }
+}
+
+function record(value: unknown, event: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw SignalingError.badPayload(event, 'expected an object');
+  }
+  return value as Record<string, unknown>;
+}
+
+function parseRole(value: unknown): RolePayload {
+  const payload = record(value, 'role');
+  const { room, role } = payload;
+  if (typeof room !== 'string') throw SignalingError.badPayload('role', '"room" must be a string');
+  if (role !== 'polite' && role !== 'impolite')
+    throw SignalingError.badPayload('role', '"role" must be "polite" or "impolite"');
+  return { room, role };
+}
+
+function parseIceServers(value: unknown): IceServersPayload {
+  const payload = record(value, 'ice-servers');
+  const { iceServers, ttl } = payload;
+  if (!Array.isArray(iceServers)) throw SignalingError.badPayload('ice-servers', '"iceServers" must be an array');
+  if (typeof ttl !== 'number') throw SignalingError.badPayload('ice-servers', '"ttl" must be a number');
+  return { iceServers: iceServers.map(parseIceServer), ttl };
+}
+
+function parseIceServer(value: unknown): IceServer {
+  const server = record(value, 'ice-servers');
+  const { urls, username, credential } = server;
+  const urlsValid = typeof urls === 'string' || (Array.isArray(urls) && urls.every((url) => typeof url === 'string'));
+  if (!urlsValid) throw SignalingError.badPayload('ice-servers', '"urls" must be a string or an array of strings');
+  if (username !== undefined && typeof username !== 'string')
+    throw SignalingError.badPayload('ice-servers', '"username" must be a string');
+  if (credential !== undefined && typeof credential !== 'string')
+    throw SignalingError.badPayload('ice-servers', '"credential" must be a string');
+  return server as unknown as IceServer;
+}
+
+function parseErrorPayload(value: unknown, event: string): SignalingErrorPayload {
+  const payload = record(value, event);
+  const { code, message } = payload;
+  if (typeof code !== 'string' || !SIGNALING_ERROR_CODES.has(code as SignalingErrorPayload['code'])) {
+    throw SignalingError.badPayload(event, '"code" is not a known error code');
+  }
+  if (typeof message !== 'string') throw SignalingError.badPayload(event, '"message" must be a string');
+  return { code: code as SignalingErrorPayload['code'], message };
+}

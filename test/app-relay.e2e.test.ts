@@ -1,0 +1,62 @@
+/**
+ * TURN relaying end to end: real coturn on loopback (src/signaling/turn-server.ts), Parley
+ * issuing its REST credentials, and two Chromium tabs with `?policy=relay` whose call runs
+ * through the relay: the selected candidate pair's local candidate is of type `relay`.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from './helpers/browser.js';
+import { startTestServer } from './helpers/parley.js';
+import { buildApp, CURRENT_PC, expectRemoteVideoFlowing, openApp, selectedCandidatePair, waitForStatus } from './helpers/app.js';
+import { startTurnServer, type RunningTurnServer } from '../src/signaling/turn-server.js';
+import type { RunningParleyServer } from '../src/signaling/parley-server.js';
+
+let app: Awaited<ReturnType<typeof buildApp>>;
+let turn: RunningTurnServer;
+let parley: RunningParleyServer;
+let browser: Browser;
+
+beforeAll(async () => {
+  [app, turn] = await Promise.all([buildApp(), startTurnServer()]);
+  parley = await startTestServer({
+    staticDir: app.dir,
+    turn: { turnUrls: turn.turnUrls, turnSecret: turn.secret, turnTtl: 600, stunUrls: [] },
+  });
+  browser = await launchChromium();
+}, 120_000);
+afterAll(async () => {
+  await browser?.close();
+  parley?.close();
+  await turn?.stop();
+  await app?.remove();
+});
+
+describe('a call with ?policy=relay', () => {
+  it('runs through coturn with the credentials Parley issued: the selected candidate pair is relay', async () => {
+    const context = await browser.newContext();
+    try {
+      const url = `${parley.url}/?room=relay-test&policy=relay`;
+      const first = await openApp(context, url);
+      const second = await openApp(context, url);
+      for (const page of [first, second]) await waitForStatus(page, 'connected', 45_000);
+      for (const page of [first, second]) await expectRemoteVideoFlowing(page);
+
+      for (const page of [first, second]) {
+        const configuration = await page.evaluate(
+          // eslint-disable-next-line @typescript-eslint/no-implied-eval -- test code naming a page variable
+          (expression) => (new Function(`return (${expression});`)() as RTCPeerConnection).getConfiguration(),
+          CURRENT_PC,
+        );
+        expect(configuration.iceTransportPolicy).toBe('relay');
+        // The credentials are Parley's TURN REST ones, never the secret itself.
+        const server = configuration.iceServers?.find((s) => [s.urls].flat().some((u) => u.startsWith('turn:')));
+        expect(server?.username).toMatch(/^\d+:/);
+        expect(server?.credential).not.toBe(turn.secret);
+
+        await expect.poll(() => selectedCandidatePair(page), { timeout: 15_000 }).toMatchObject({ local: 'relay' });
+      }
+    } finally {
+      await context.close();
+    }
+  }, 150_000);
+});

@@ -1,0 +1,134 @@
+import { describe, expect, it } from 'vitest';
+import { initialTransition, transition } from 'xstate';
+import { createTestModel } from 'xstate/graph';
+import {
+  activeTransportOf,
+  engineSessionMachine,
+  type EngineSessionEvent,
+} from '../src/machines/engine-session-machine.js';
+
+type Snapshot = ReturnType<typeof initialTransition<typeof engineSessionMachine>>[0];
+
+function run(events: EngineSessionEvent[]): { snapshot: Snapshot; actions: string[] } {
+  let [snapshot] = initialTransition(engineSessionMachine);
+  const actions: string[] = [];
+  for (const event of events) {
+    const [next, executed] = transition(engineSessionMachine, snapshot, event);
+    snapshot = next;
+    for (const action of executed) {
+      const params = action.params as { reason?: string } | undefined;
+      actions.push(params?.reason ? `${action.type}:${params.reason}` : action.type);
+    }
+  }
+  return { snapshot, actions };
+}
+
+describe('engine session machine', () => {
+  it('opens over polling with the open packet and the timers', () => {
+    const { snapshot, actions } = run([{ type: 'transport.open', transport: 'polling' }]);
+    expect(snapshot.value).toEqual({ open: 'polling' });
+    expect(actions).toEqual(['sendOpenPacket', 'startTimers']);
+  });
+
+  it('opens straight over a WebSocket', () => {
+    const { snapshot } = run([{ type: 'transport.open', transport: 'websocket' }]);
+    expect(activeTransportOf(snapshot.value)).toBe('websocket');
+  });
+
+  it('upgrades only after the probe: probe answered, poll released, then the switch', () => {
+    const { snapshot, actions } = run([
+      { type: 'transport.open', transport: 'polling' },
+      { type: 'transport.upgradeStart' },
+      { type: 'transport.upgrade' }, // too early: ignored
+      { type: 'transport.upgradeProbe' },
+      { type: 'transport.upgrade' },
+    ]);
+    expect(snapshot.value).toEqual({ open: 'websocket' });
+    expect(actions).toEqual([
+      'sendOpenPacket',
+      'startTimers',
+      'holdProbe',
+      'answerProbe',
+      'flushPollWithNoop',
+      'switchToWebSocket',
+    ]);
+  });
+
+  it('falls back to polling when the upgrade times out', () => {
+    const { snapshot, actions } = run([
+      { type: 'transport.open', transport: 'polling' },
+      { type: 'transport.upgradeStart' },
+      { type: 'transport.upgradeProbe' },
+      { type: 'upgrade.timeout' },
+    ]);
+    expect(snapshot.value).toEqual({ open: 'polling' });
+    expect(actions.at(-1)).toBe('dropProbe');
+  });
+
+  it('refuses a second upgrade once on a WebSocket', () => {
+    const { snapshot, actions } = run([
+      { type: 'transport.open', transport: 'websocket' },
+      { type: 'transport.upgradeStart' },
+    ]);
+    expect(snapshot.value).toEqual({ open: 'websocket' });
+    expect(actions).not.toContain('holdProbe');
+  });
+
+  it.each([
+    [{ type: 'heartbeat.timeout' } as const, 'ping timeout'],
+    [{ type: 'connect.timeout' } as const, 'connect timeout'],
+    [{ type: 'client.close' } as const, 'transport close'],
+    [{ type: 'protocol.error' } as const, 'parse error'],
+    [{ type: 'transport.close', reason: 'payload too large' } as const, 'payload too large'],
+    [{ type: 'server.close', reason: 'server shutting down' } as const, 'server shutting down'],
+  ])('closes once on %o with reason %s, and ignores everything after', (event, reason) => {
+    const { snapshot, actions } = run([
+      { type: 'transport.open', transport: 'polling' },
+      event,
+      { type: 'heartbeat.timeout' },
+      { type: 'transport.upgradeStart' },
+    ]);
+    expect(snapshot.status).toBe('done');
+    expect(actions.filter((a) => a.startsWith('closeSession'))).toEqual([`closeSession:${reason}`]);
+  });
+
+  it('reaches every state along its shortest paths (model-based)', () => {
+    const model = createTestModel(engineSessionMachine, {
+      events: [
+        { type: 'transport.open', transport: 'polling' },
+        { type: 'transport.open', transport: 'websocket' },
+        { type: 'transport.upgradeStart' },
+        { type: 'transport.upgradeProbe' },
+        { type: 'transport.upgrade' },
+        { type: 'transport.upgradeFail' },
+        { type: 'upgrade.timeout' },
+        { type: 'heartbeat.timeout' },
+        { type: 'client.close' },
+      ],
+    });
+    const paths = model.getShortestPaths();
+    // Paths that are prefixes of longer ones are deduplicated away: count the states on the way.
+    const reached = new Set<string>(['"handshaking"']);
+    for (const path of paths) {
+      // Drive the pure transition function along the path and check each state it claims.
+      let [snapshot] = initialTransition(engineSessionMachine);
+      for (const step of path.steps) {
+        [snapshot] = transition(engineSessionMachine, snapshot, step.event);
+        expect(snapshot.value).toEqual(step.state.value);
+        reached.add(JSON.stringify(snapshot.value));
+      }
+      expect(snapshot.value).toEqual(path.state.value);
+      reached.add(JSON.stringify(path.state.value));
+    }
+    expect(reached).toEqual(
+      new Set([
+        '"handshaking"',
+        '{"open":"polling"}',
+        '{"open":"websocket"}',
+        '{"open":{"upgrading":"awaitingProbe"}}',
+        '{"open":{"upgrading":"probed"}}',
+        '"closed"',
+      ]),
+    );
+  });
+});

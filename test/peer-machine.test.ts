@@ -1,0 +1,394 @@
+import { describe, expect, it } from 'vitest';
+import { createActor, SimulatedClock } from 'xstate';
+import { MAX_ICE_RESTARTS, PEER_TIMING, type PeerEvent } from '../src/machines/peer-machine.js';
+import { callStatus } from '../src/machines/peer-status.js';
+import type { PeerRole } from '../src/protocol/signaling-events.js';
+import { FakePeerEffects, flush } from './helpers/fake-peer-effects.js';
+
+const candidate = (n: number) => ({
+  candidate: `candidate:${n} 1 udp 1 10.0.0.${n} 5000 typ host`,
+  sdpMid: '0',
+  sdpMLineIndex: 0,
+});
+
+/** A started peer actor with fake effects, already admitted to a room with `role`. */
+function startPeer(role: PeerRole = 'impolite') {
+  const effects = new FakePeerEffects();
+  const clock = new SimulatedClock();
+  const actor = createActor(effects.machine(), { clock });
+  const errors: unknown[] = [];
+  actor.subscribe({ error: (error) => errors.push(error) });
+  actor.start();
+  actor.send({ type: 'user.join' });
+  actor.send({ type: 'signal.role', room: 'r1', role });
+  const send = async (event: PeerEvent) => {
+    actor.send(event);
+    await flush();
+  };
+  const advance = async (ms: number) => {
+    clock.increment(ms);
+    await flush();
+  };
+  return { effects, clock, actor, errors, send, advance };
+}
+
+/** A peer that offered on `ready` and got its answer applied, and is connected. */
+async function connectedOfferer(role: PeerRole = 'impolite') {
+  const peer = startPeer(role);
+  await peer.send({ type: 'signal.ready' });
+  await peer.effects.settle('setLocalDescription');
+  await peer.send({ type: 'signal.answer', sdp: 'remote-answer' });
+  await peer.effects.settle('setRemoteDescription');
+  await peer.send({ type: 'pc.connected' });
+  return peer;
+}
+
+describe('peer machine: joining and waiting', () => {
+  it('joins the room on user.join and creates the peer connection once the server gives a role', () => {
+    const { actor, effects } = startPeer('polite');
+    expect(effects.log.slice(0, 2)).toEqual(['joinRoom', 'createPeerConnection']);
+    expect(actor.getSnapshot().matches({ session: 'waiting' })).toBe(true);
+    expect(actor.getSnapshot().context.role).toBe('polite');
+    expect(callStatus(actor.getSnapshot()).status).toBe('waiting');
+  });
+
+  it('creates the peer connection with ice servers received before the role, and applies later ones', () => {
+    const effects = new FakePeerEffects();
+    const actor = createActor(effects.machine()).start();
+    const servers = [{ urls: 'stun:stun.example.org' }];
+    actor.send({ type: 'user.join' });
+    actor.send({ type: 'signal.iceServers', iceServers: servers, ttl: 60 });
+    actor.send({ type: 'signal.role', room: 'r', role: 'polite' });
+    expect(effects.pc.iceServers).toEqual(servers);
+    const fresh = [{ urls: 'turn:turn.example.org', username: 'u', credential: 'c' }];
+    actor.send({ type: 'signal.iceServers', iceServers: fresh, ttl: 60 });
+    expect(effects.pc.iceServers).toEqual(fresh);
+  });
+
+  it('ignores negotiationneeded while alone in the room: there is nobody to offer to', async () => {
+    const { effects, send, actor } = startPeer();
+    await send({ type: 'pc.negotiationNeeded' });
+    expect(effects.count('setLocalDescription')).toBe(0);
+    expect(actor.getSnapshot().matches({ session: 'waiting' })).toBe(true);
+  });
+
+  it('is rejected with the server reason when the room is full, and can join again', () => {
+    const effects = new FakePeerEffects();
+    const actor = createActor(effects.machine()).start();
+    actor.send({ type: 'user.join' });
+    actor.send({ type: 'signal.rejected', code: 'room-full', message: 'Room "r" is full' });
+    expect(actor.getSnapshot().value).toBe('rejected');
+    expect(actor.getSnapshot().context.error?.code).toBe('room-full');
+    actor.send({ type: 'user.join' });
+    expect(actor.getSnapshot().value).toBe('joining');
+    expect(effects.joins).toBe(2);
+  });
+});
+
+describe('peer machine: offer and answer', () => {
+  it('offers on ready, sends the offer, applies the answer and reaches connected', async () => {
+    const { actor, effects, send } = startPeer();
+    await send({ type: 'signal.ready' });
+    expect(actor.getSnapshot().matches({ session: { call: { negotiation: 'makingOffer' } } })).toBe(true);
+    expect(effects.inputOf('setLocalDescription')).toEqual({ type: 'offer', iceRestart: false });
+    await effects.settle('setLocalDescription');
+    expect(effects.sent).toEqual([{ type: 'offer', sdp: 'offer-1' }]);
+    expect(actor.getSnapshot().matches({ session: { call: { negotiation: 'haveLocalOffer' } } })).toBe(true);
+    await send({ type: 'signal.answer', sdp: 'remote-answer' });
+    await effects.settle('setRemoteDescription');
+    expect(effects.pc.signalingState).toBe('stable');
+    expect(actor.getSnapshot().context.remoteDescription).toEqual({ type: 'answer', sdp: 'remote-answer' });
+    await send({ type: 'pc.connected' });
+    expect(callStatus(actor.getSnapshot()).status).toBe('connected');
+  });
+
+  it('answers an offer that arrives while waiting', async () => {
+    const { actor, effects, send } = startPeer('polite');
+    await send({ type: 'signal.offer', sdp: 'remote-offer' });
+    expect(actor.getSnapshot().matches({ session: { call: { negotiation: 'applyingRemoteOffer' } } })).toBe(true);
+    await effects.settle('setRemoteDescription');
+    expect(effects.inputOf('setLocalDescription')).toEqual({ type: 'answer', iceRestart: false });
+    await effects.settle('setLocalDescription');
+    expect(effects.sent).toEqual([{ type: 'answer', sdp: 'answer-to-remote-offer' }]);
+    expect(actor.getSnapshot().matches({ session: { call: { negotiation: { stable: 'idle' } } } })).toBe(true);
+  });
+
+  it('drops an answer when no offer of ours is out (stale or duplicated)', async () => {
+    const peer = await connectedOfferer();
+    await peer.send({ type: 'signal.answer', sdp: 'remote-answer' });
+    expect(peer.effects.count('setRemoteDescription')).toBe(0);
+    expect(peer.actor.getSnapshot().context.operations).toEqual([]);
+  });
+
+  it('renegotiates through the same path when negotiationneeded fires during a call', async () => {
+    const peer = await connectedOfferer();
+    await peer.send({ type: 'pc.negotiationNeeded' });
+    await peer.effects.settle('setLocalDescription');
+    expect(peer.effects.sent.at(-1)).toEqual({ type: 'offer', sdp: 'offer-2' });
+  });
+
+  it('serves negotiationneeded that arrives while answering once the answer is out, and merges repeats', async () => {
+    const peer = startPeer('polite');
+    await peer.send({ type: 'signal.offer', sdp: 'o1' });
+    await peer.send({ type: 'pc.negotiationNeeded' });
+    await peer.send({ type: 'pc.negotiationNeeded' });
+    expect(peer.actor.getSnapshot().context.operations).toEqual([{ type: 'negotiate', iceRestart: false }]);
+    await peer.effects.settle('setRemoteDescription');
+    await peer.effects.settle('setLocalDescription');
+    expect(peer.effects.inputOf('setLocalDescription')).toEqual({ type: 'offer', iceRestart: false });
+  });
+
+  it('turns a failed setRemoteDescription into a transition and reports it', async () => {
+    const peer = startPeer('polite');
+    await peer.send({ type: 'signal.offer', sdp: 'broken' });
+    await peer.effects.settle('setRemoteDescription', new Error('OperationError: bad sdp'));
+    expect(peer.errors).toEqual([]);
+    expect(peer.effects.failures.map((f) => f.effect)).toEqual(['setRemoteDescription']);
+    expect(peer.actor.getSnapshot().matches({ session: { call: { negotiation: { stable: 'idle' } } } })).toBe(true);
+  });
+});
+
+describe('peer machine: remote candidates', () => {
+  it('queues candidates until the remote description is set, then applies them in order, once each', async () => {
+    const { actor, effects, send } = startPeer('polite');
+    await send({ type: 'signal.candidate', candidate: candidate(1) });
+    await send({ type: 'signal.offer', sdp: 'remote-offer' });
+    await send({ type: 'signal.candidate', candidate: candidate(2) });
+    expect(effects.count('addIceCandidate')).toBe(0);
+    expect(actor.getSnapshot().context.operations).toEqual([
+      { type: 'candidate', candidate: candidate(1) },
+      { type: 'candidate', candidate: candidate(2) },
+    ]);
+    await effects.settle('setRemoteDescription');
+    await effects.settle('setLocalDescription');
+    await effects.settle('addIceCandidate');
+    await send({ type: 'signal.candidate', candidate: null });
+    await effects.settle('addIceCandidate');
+    await effects.settle('addIceCandidate');
+    expect(effects.pc.candidates).toEqual([candidate(1), candidate(2), null]);
+    expect(effects.violations).toEqual([]);
+    expect(actor.getSnapshot().context.operations).toEqual([]);
+  });
+
+  it('never runs addIceCandidate while setRemoteDescription is in flight, and applies one at a time', async () => {
+    const peer = await connectedOfferer();
+    await peer.send({ type: 'signal.offer', sdp: 'renegotiation' });
+    await peer.send({ type: 'signal.candidate', candidate: candidate(3) });
+    await peer.send({ type: 'signal.candidate', candidate: candidate(4) });
+    expect(peer.effects.count('addIceCandidate')).toBe(0);
+    await peer.effects.settle('setRemoteDescription');
+    await peer.effects.settle('setLocalDescription');
+    expect(peer.effects.count('addIceCandidate')).toBe(1);
+    await peer.effects.settle('addIceCandidate');
+    await peer.effects.settle('addIceCandidate');
+    expect(peer.effects.pc.candidates).toEqual([candidate(3), candidate(4)]);
+    expect(peer.effects.violations).toEqual([]);
+  });
+
+  it('keeps going after a candidate fails to apply', async () => {
+    const peer = await connectedOfferer();
+    await peer.send({ type: 'signal.candidate', candidate: candidate(5) });
+    await peer.send({ type: 'signal.candidate', candidate: candidate(6) });
+    await peer.effects.settle('addIceCandidate', new Error('OperationError: unknown ufrag'));
+    await peer.effects.settle('addIceCandidate');
+    expect(peer.effects.pc.candidates).toEqual([candidate(6)]);
+    expect(peer.effects.failures.map((f) => f.effect)).toEqual(['addIceCandidate']);
+  });
+
+  it('applies candidates while our offer is out if a remote description is already set', async () => {
+    const peer = await connectedOfferer();
+    await peer.send({ type: 'pc.negotiationNeeded' });
+    await peer.effects.settle('setLocalDescription');
+    await peer.send({ type: 'signal.candidate', candidate: candidate(7) });
+    expect(
+      peer.actor.getSnapshot().matches({ session: { call: { negotiation: { haveLocalOffer: 'applyingCandidate' } } } }),
+    ).toBe(true);
+    await peer.effects.settle('addIceCandidate');
+    expect(peer.effects.pc.candidates).toEqual([candidate(7)]);
+  });
+
+  it('trickles local candidates to the other peer', async () => {
+    const peer = await connectedOfferer();
+    await peer.send({ type: 'pc.localCandidate', candidate: candidate(8) });
+    expect(peer.effects.sent.at(-1)).toEqual({ type: 'candidate', candidate: candidate(8) });
+  });
+});
+
+describe('peer machine: glare (perfect negotiation)', () => {
+  it('impolite: ignores an offer that collides with its own and keeps waiting for the answer', async () => {
+    const peer = startPeer('impolite');
+    await peer.send({ type: 'signal.ready' });
+    await peer.send({ type: 'signal.offer', sdp: 'their-offer' }); // arrives while making our offer
+    await peer.effects.settle('setLocalDescription');
+    expect(peer.effects.count('setRemoteDescription')).toBe(0);
+    expect(peer.actor.getSnapshot().matches({ session: { call: { negotiation: { haveLocalOffer: 'idle' } } } })).toBe(
+      true,
+    );
+    await peer.send({ type: 'signal.answer', sdp: 'their-answer' });
+    await peer.effects.settle('setRemoteDescription');
+    expect(peer.effects.pc.remoteDescription).toEqual({ type: 'answer', sdp: 'their-answer' });
+    expect(peer.effects.sent.map((s) => s.type)).toEqual(['offer']);
+  });
+
+  it('polite: rolls its offer back by applying the colliding offer, then answers it', async () => {
+    const peer = startPeer('polite');
+    await peer.send({ type: 'signal.ready' });
+    await peer.effects.settle('setLocalDescription');
+    await peer.send({ type: 'signal.offer', sdp: 'their-offer' });
+    expect(peer.effects.inputOf('setRemoteDescription')).toEqual({ type: 'offer', sdp: 'their-offer' });
+    await peer.effects.settle('setRemoteDescription');
+    expect(peer.effects.pc.rollbacks).toBe(1);
+    await peer.effects.settle('setLocalDescription');
+    expect(peer.effects.sent).toEqual([
+      { type: 'offer', sdp: 'offer-1' },
+      { type: 'answer', sdp: 'answer-to-their-offer' },
+    ]);
+    expect(peer.effects.pc.signalingState).toBe('stable');
+  });
+
+  it('polite: an offer arriving while making its own offer waits for it, then rolls it back', async () => {
+    const peer = startPeer('polite');
+    await peer.send({ type: 'signal.ready' });
+    await peer.send({ type: 'signal.offer', sdp: 'their-offer' });
+    expect(peer.effects.count('setRemoteDescription')).toBe(0);
+    await peer.effects.settle('setLocalDescription');
+    await peer.effects.settle('setRemoteDescription');
+    await peer.effects.settle('setLocalDescription');
+    expect(peer.effects.pc.rollbacks).toBe(1);
+    expect(peer.effects.sent.at(-1)).toEqual({ type: 'answer', sdp: 'answer-to-their-offer' });
+  });
+});
+
+describe('peer machine: peer leaving and hanging up', () => {
+  it('goes back to waiting with a fresh peer connection when the peer leaves', async () => {
+    const peer = await connectedOfferer();
+    await peer.send({ type: 'signal.candidate', candidate: candidate(9) });
+    await peer.send({ type: 'signal.peerLeft' });
+    expect(peer.actor.getSnapshot().matches({ session: 'waiting' })).toBe(true);
+    expect(peer.effects.log).toContain('resetPeerConnection');
+    expect(peer.effects.pcs).toHaveLength(2);
+    expect(peer.effects.pcs[0].closed).toBe(true);
+    expect(peer.effects.pc.closed).toBe(false);
+    expect(peer.actor.getSnapshot().context).toMatchObject({
+      operations: [],
+      remoteDescription: undefined,
+      current: undefined,
+    });
+  });
+
+  it('treats a role event during a call as a fresh join and resets the call', async () => {
+    const peer = await connectedOfferer();
+    await peer.send({ type: 'signal.role', room: 'r1', role: 'polite' });
+    expect(peer.actor.getSnapshot().matches({ session: 'waiting' })).toBe(true);
+    expect(peer.effects.pcs).toHaveLength(2);
+  });
+
+  it('leaves the room and closes the peer connection on hang-up, and can rejoin', async () => {
+    const peer = await connectedOfferer();
+    await peer.send({ type: 'user.hangUp' });
+    expect(peer.actor.getSnapshot().value).toBe('closed');
+    expect(peer.effects.pc.closed).toBe(true);
+    expect(peer.effects.leaves).toBe(1);
+    await peer.send({ type: 'user.rejoin' });
+    expect(peer.actor.getSnapshot().value).toBe('joining');
+    expect(peer.effects.joins).toBe(2);
+  });
+
+  it('rejoin during a call leaves, closes and joins again', async () => {
+    const peer = await connectedOfferer();
+    await peer.send({ type: 'user.rejoin' });
+    expect(peer.effects.log.slice(-3)).toEqual(['closePeerConnection', 'leaveRoom', 'joinRoom']);
+    expect(peer.effects.pc.closed).toBe(true);
+    expect(peer.effects.joins).toBe(2);
+    expect(peer.actor.getSnapshot().value).toBe('joining');
+  });
+});
+
+describe('peer machine: ICE restart policy', () => {
+  it('restarts ICE after a backoff when ICE fails, with an ice-restart offer, and recovers', async () => {
+    const peer = await connectedOfferer();
+    await peer.send({ type: 'pc.iceFailed' });
+    expect(callStatus(peer.actor.getSnapshot()).status).toBe('reconnecting');
+    await peer.advance(PEER_TIMING.restartBaseDelay - 1);
+    expect(peer.effects.pc.restartIceCalls).toBe(0);
+    await peer.advance(1);
+    expect(peer.effects.pc.restartIceCalls).toBe(1);
+    expect(peer.effects.inputOf('setLocalDescription')).toEqual({ type: 'offer', iceRestart: true });
+    await peer.effects.settle('setLocalDescription');
+    expect(peer.effects.sent.at(-1)).toEqual({ type: 'offer', sdp: 'offer-2-ice-restart' });
+    await peer.send({ type: 'signal.answer', sdp: 'restart-answer' });
+    await peer.effects.settle('setRemoteDescription');
+    await peer.send({ type: 'pc.connected' });
+    expect(peer.actor.getSnapshot().context.restartAttempts).toBe(0);
+    expect(callStatus(peer.actor.getSnapshot()).status).toBe('connected');
+  });
+
+  it('backs off exponentially, then fails after the last restart and leaves the room', async () => {
+    const peer = await connectedOfferer();
+    await peer.send({ type: 'pc.iceFailed' });
+    const restartTimes: number[] = [];
+    let waited = 0;
+    for (let attempt = 0; attempt < MAX_ICE_RESTARTS; attempt += 1) {
+      const backoff = PEER_TIMING.restartBaseDelay * 2 ** attempt;
+      await peer.advance(backoff - 1);
+      expect(peer.effects.pc.restartIceCalls).toBe(attempt);
+      await peer.advance(1);
+      waited += backoff;
+      restartTimes.push(waited);
+      expect(peer.effects.pc.restartIceCalls).toBe(attempt + 1);
+      await peer.send({ type: 'pc.iceFailed' });
+    }
+    expect(restartTimes).toEqual([1_000, 3_000, 7_000]);
+    expect(peer.actor.getSnapshot().value).toBe('failed');
+    expect(peer.actor.getSnapshot().context.restartAttempts).toBe(MAX_ICE_RESTARTS);
+    expect(peer.effects.pc.closed).toBe(true);
+    expect(peer.effects.leaves).toBe(1);
+    expect(callStatus(peer.actor.getSnapshot()).status).toBe('failed');
+  });
+
+  it('counts a restart that times out as a failure', async () => {
+    const peer = await connectedOfferer();
+    await peer.send({ type: 'pc.iceFailed' });
+    await peer.advance(PEER_TIMING.restartBaseDelay);
+    await peer.advance(PEER_TIMING.restartTimeout);
+    expect(peer.actor.getSnapshot().matches({ session: { call: { connection: 'backingOff' } } })).toBe(true);
+    await peer.advance(PEER_TIMING.restartBaseDelay * 2);
+    expect(peer.effects.pc.restartIceCalls).toBe(2);
+  });
+
+  it('lets a short disconnection heal, and restarts ICE after a lasting one', async () => {
+    const peer = await connectedOfferer();
+    await peer.send({ type: 'pc.disconnected' });
+    await peer.advance(PEER_TIMING.disconnectGrace - 1);
+    await peer.send({ type: 'pc.connected' });
+    await peer.advance(PEER_TIMING.disconnectGrace * 10);
+    expect(peer.effects.pc.restartIceCalls).toBe(0);
+    await peer.send({ type: 'pc.disconnected' });
+    await peer.advance(PEER_TIMING.disconnectGrace);
+    await peer.advance(PEER_TIMING.restartBaseDelay);
+    expect(peer.effects.pc.restartIceCalls).toBe(1);
+  });
+
+  it('resets the retry count when the connection recovers', async () => {
+    const peer = await connectedOfferer();
+    await peer.send({ type: 'pc.iceFailed' });
+    await peer.advance(PEER_TIMING.restartBaseDelay);
+    await peer.send({ type: 'pc.iceFailed' });
+    await peer.advance(PEER_TIMING.restartBaseDelay * 2);
+    expect(peer.actor.getSnapshot().context.restartAttempts).toBe(2);
+    await peer.send({ type: 'pc.connected' });
+    expect(peer.actor.getSnapshot().context.restartAttempts).toBe(0);
+    await peer.send({ type: 'pc.iceFailed' });
+    await peer.advance(PEER_TIMING.restartBaseDelay);
+    expect(peer.actor.getSnapshot().context.restartAttempts).toBe(1);
+  });
+
+  it('tries an ICE restart when a new call does not connect in time', async () => {
+    const peer = startPeer();
+    await peer.send({ type: 'signal.ready' });
+    await peer.advance(PEER_TIMING.connectTimeout);
+    await peer.advance(PEER_TIMING.restartBaseDelay);
+    expect(peer.effects.pc.restartIceCalls).toBe(1);
+    expect(peer.errors).toEqual([]);
+  });
+});
