@@ -75,7 +75,7 @@ function serverCommand(server: ServerId, port: number): { args: string[]; unavai
     case 'parley': {
       const missing = ['bin/parley.js', 'dist/signaling/cli.js'].find((path) => !existsSync(`${repoRoot}${path}`));
       return {
-        args: [...gcFlags, 'bin/parley.js', 'serve', '--host', '127.0.0.1', '--port', String(port)],
+        args: [...gcFlags, ...parleyNodeFlags(), 'bin/parley.js', 'serve', '--host', '127.0.0.1', '--port', String(port)],
         ...(missing === undefined ? {} : { unavailable: `Parley: ${missing} does not exist (npm run build?)` }),
       };
     }
@@ -83,6 +83,12 @@ function serverCommand(server: ServerId, port: number): { args: string[]; unavai
     case 'socketio-node':
       return { args: [...gcFlags, '--import', 'tsx', `bench/servers/${server}.ts`, '--port', String(port)] };
   }
+}
+
+/** The Node flags Parley's binary declares on its shebang line: Parley is measured as it ships. */
+function parleyNodeFlags(): string[] {
+  const shebang = readFileSync(`${repoRoot}bin/parley.js`, 'utf8').split('\n', 1)[0]!;
+  return shebang.split(/\s+/).filter((word) => word.startsWith('--'));
 }
 
 const children = new Set<ChildProcess>();

@@ -48,24 +48,33 @@ describe('the web app', () => {
       for (const page of [first, second]) {
         await waitForStatus(page, 'connected');
         await expect.poll(() => page.getByTestId('call-state').textContent()).toBe('In call');
-        await expect.poll(() => page.getByTestId('call-state').getAttribute('data-state')).toContain('connection.connected');
+        await expect
+          .poll(() => page.getByTestId('call-state').getAttribute('data-state'))
+          .toContain('connection.connected');
       }
       for (const page of [first, second]) await expectRemoteVideoFlowing(page);
 
       // Chat over the data channel, both ways.
       await first.getByTestId('chat-input').fill('hello from the first tab');
       await first.getByTestId('chat-send').click();
-      await expect.poll(() => second.getByTestId('chat-log').textContent(), { timeout: 15_000 }).toContain('hello from the first tab');
+      await expect
+        .poll(() => second.getByTestId('chat-log').textContent(), { timeout: 15_000 })
+        .toContain('hello from the first tab');
       await second.getByTestId('chat-input').fill('and back');
       await second.getByTestId('chat-input').press('Enter');
       await expect.poll(() => first.getByTestId('chat-log').textContent(), { timeout: 15_000 }).toContain('and back');
-      await expect.poll(() => first.getByTestId('chat-log').locator('[data-author="me"]').textContent()).toContain('hello from the first tab');
+      await expect
+        .poll(() => first.getByTestId('chat-log').locator('[data-author="me"]').textContent())
+        .toContain('hello from the first tab');
 
       // Mic and camera toggles switch the local tracks off and on without renegotiation.
       const localTrackStates = () =>
         first.evaluate(() => {
           const video = document.querySelector<HTMLVideoElement>('[data-testid="local-video"]')!;
-          return (video.srcObject as MediaStream).getTracks().map((t) => `${t.kind}:${t.enabled}`).sort();
+          return (video.srcObject as MediaStream)
+            .getTracks()
+            .map((t) => `${t.kind}:${t.enabled}`)
+            .sort();
         });
       expect(await localTrackStates()).toEqual(['audio:true', 'video:true']);
       await first.getByTestId('toggle-mic').click();

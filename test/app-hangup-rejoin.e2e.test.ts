@@ -44,7 +44,11 @@ describe('hanging up and rejoining', () => {
       await expect.poll(() => noticeKinds(second)).toContain('peer-left');
       await expect.poll(() => parley.signaling.rooms.view('hangup-test')?.peers.length).toBe(1);
       // The remote video is cleared once the peer is gone.
-      await expect.poll(() => second.evaluate(() => document.querySelector<HTMLVideoElement>('[data-testid="remote-video"]')!.srcObject)).toBeNull();
+      await expect
+        .poll(() =>
+          second.evaluate(() => document.querySelector<HTMLVideoElement>('[data-testid="remote-video"]')!.srcObject),
+        )
+        .toBeNull();
 
       await first.getByTestId('rejoin').click();
       for (const page of [first, second]) await waitForStatus(page, 'connected', 45_000);

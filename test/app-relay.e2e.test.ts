@@ -7,7 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from './helpers/browser.js';
 import { startTestServer } from './helpers/parley.js';
-import { buildApp, CURRENT_PC, expectRemoteVideoFlowing, openApp, selectedCandidatePair, waitForStatus } from './helpers/app.js';
+import {
+  buildApp,
+  CURRENT_PC,
+  expectRemoteVideoFlowing,
+  openApp,
+  selectedCandidatePair,
+  waitForStatus,
+} from './helpers/app.js';
 import { startTurnServer, type RunningTurnServer } from '../src/signaling/turn-server.js';
 import type { RunningParleyServer } from '../src/signaling/parley-server.js';
 

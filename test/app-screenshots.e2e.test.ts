@@ -33,9 +33,13 @@ afterAll(async () => {
 
 /** Lays PNGs side by side in a page of their own and screenshots that page. */
 async function sideBySide(images: Buffer[], width: number, height: number): Promise<Buffer> {
-  const page = await browser.newPage({ viewport: { width: width * images.length + 16 * (images.length + 1), height: height + 32 } });
+  const page = await browser.newPage({
+    viewport: { width: width * images.length + 16 * (images.length + 1), height: height + 32 },
+  });
   try {
-    const imgs = images.map((png) => `<img src="data:image/png;base64,${png.toString('base64')}" width="${width}" height="${height}">`).join('');
+    const imgs = images
+      .map((png) => `<img src="data:image/png;base64,${png.toString('base64')}" width="${width}" height="${height}">`)
+      .join('');
     await page.setContent(
       `<body style="margin:0;background:#2a2f3a;display:flex;gap:16px;padding:16px;box-sizing:border-box">${imgs}</body>`,
     );
@@ -61,10 +65,14 @@ describe('the call screen', () => {
       await inCall([first, second]);
       await first.getByTestId('chat-input').fill('Hi! Can you hear me?');
       await first.getByTestId('chat-send').click();
-      await expect.poll(() => second.getByTestId('chat-log').textContent(), { timeout: 15_000 }).toContain('Can you hear me');
+      await expect
+        .poll(() => second.getByTestId('chat-log').textContent(), { timeout: 15_000 })
+        .toContain('Can you hear me');
       await second.getByTestId('chat-input').fill('Loud and clear.');
       await second.getByTestId('chat-send').click();
-      await expect.poll(() => first.getByTestId('chat-log').textContent(), { timeout: 15_000 }).toContain('Loud and clear');
+      await expect
+        .poll(() => first.getByTestId('chat-log').textContent(), { timeout: 15_000 })
+        .toContain('Loud and clear');
       await second.getByTestId('toggle-mic').click();
 
       // Layout: the chat is a side panel and the controls are on screen.
@@ -83,7 +91,12 @@ describe('the call screen', () => {
 
   it('on a phone-sized screen: remote video fills it, local video is an overlay, controls within thumb reach', async () => {
     const desktop = await browser.newContext({ viewport: { width: 960, height: 600 } });
-    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 1 });
+    const phone = await browser.newContext({
+      viewport: { width: 390, height: 844 },
+      isMobile: true,
+      hasTouch: true,
+      deviceScaleFactor: 1,
+    });
     try {
       const url = `${parley.url}/?room=screenshot-phone`;
       const other = await openApp(desktop, url);
@@ -98,7 +111,9 @@ describe('the call screen', () => {
       // Nothing sticks out sideways (a mobile browser would zoom the whole page out).
       expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
       for (const control of ['hang-up', 'toggle-mic', 'toggle-camera', 'rejoin', 'copy-link', 'chat-toggle']) {
-        const box = (await (control === 'chat-toggle' ? page.locator('#chat-toggle') : page.getByTestId(control)).boundingBox())!;
+        const box = (await (
+          control === 'chat-toggle' ? page.locator('#chat-toggle') : page.getByTestId(control)
+        ).boundingBox())!;
         expect(box.x).toBeGreaterThanOrEqual(0);
         expect(box.x + box.width).toBeLessThanOrEqual(390);
         // The bottom third of the screen: reachable with a thumb.

@@ -49,15 +49,28 @@ async function runActions(actions: Action[]): Promise<void> {
   const roomName = (room: number) => `${prefix}-r${room}`;
   const expectedReady = new Map<string, number>();
   const expectedPeerLeft = new Map<string, number>();
+  /** What the machine said the current step must deliver: [peer, event, how many by now]. */
+  let deliveries: [string, 'ready' | 'peer-left', number][] = [];
   let refused: string | undefined;
+  const count = (counts: Map<string, number>, peer: string, event: 'ready' | 'peer-left'): void => {
+    counts.set(peer, (counts.get(peer) ?? 0) + 1);
+    deliveries.push([peer, event, counts.get(peer)!]);
+  };
   const model = new RoomRegistry({
     welcomePeer: () => {},
-    notifyReady: (peer) => expectedReady.set(peer, (expectedReady.get(peer) ?? 0) + 1),
+    notifyReady: (peer) => count(expectedReady, peer, 'ready'),
     refuseRoomFull: (peer) => {
       refused = peer;
     },
-    notifyPeerLeft: (peer) => expectedPeerLeft.set(peer, (expectedPeerLeft.get(peer) ?? 0) + 1),
+    notifyPeerLeft: (peer) => count(expectedPeerLeft, peer, 'peer-left'),
   });
+  /** Each ready and peer-left the step caused arrives before the next step starts. */
+  const awaitDeliveries = async (): Promise<void> => {
+    for (const [peer, event, total] of deliveries) {
+      await everyone.find((r) => r.peer === peer)!.client.waitForCount(event, total);
+    }
+    deliveries = [];
+  };
   // Model peer ids are `client:generation`, so a client that rejoins is a new peer, as on the wire.
   const sockets = new Map<number, { client: TestClient; peer: string; room: string }>();
   const everyone: { client: TestClient; peer: string; room: string; expectedData: Tagged[] }[] = [];
@@ -127,6 +140,7 @@ async function runActions(actions: Action[]): Promise<void> {
           break;
         }
       }
+      await awaitDeliveries();
       // No room ever holds three peers, and the server's rooms are the machine's rooms.
       for (let room = 0; room < ROOMS; room++) {
         const actual = server.signaling.rooms.view(roomName(room));
@@ -138,13 +152,10 @@ async function runActions(actions: Action[]): Promise<void> {
       // No message crosses rooms or reaches its sender: each client got exactly the messages
       // its room's other peer sent while they were together, in order.
       expect(client.all('data').map((r) => r.args[0])).toEqual(expectedData);
-      // Each ready follows a second join, and each peer-left a departure, as the machine says.
-      await client.waitForCount('ready', expectedReady.get(peer) ?? 0);
+      // Each ready follows a second join, and each peer-left a departure, as the machine says:
+      // no more, no fewer.
       expect(client.all('ready')).toHaveLength(expectedReady.get(peer) ?? 0);
-      if (sockets.get(Number(peer.split(':')[0]))?.client === client) {
-        await client.waitForCount('peer-left', expectedPeerLeft.get(peer) ?? 0);
-        expect(client.all('peer-left')).toHaveLength(expectedPeerLeft.get(peer) ?? 0);
-      }
+      expect(client.all('peer-left')).toHaveLength(expectedPeerLeft.get(peer) ?? 0);
     }
   } finally {
     for (const { client } of everyone) client.close();

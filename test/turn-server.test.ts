@@ -47,7 +47,9 @@ function encodeStun(type: number, transactionId: Buffer, attributes: [number, Bu
   if (key !== undefined) {
     // The length covers the MESSAGE-INTEGRITY attribute while the HMAC is computed.
     header.writeUInt16BE(body.length + 24, 2);
-    const hmac = createHmac('sha1', key).update(Buffer.concat([header, body])).digest();
+    const hmac = createHmac('sha1', key)
+      .update(Buffer.concat([header, body]))
+      .digest();
     const attrHeader = Buffer.alloc(4);
     attrHeader.writeUInt16BE(ATTR.messageIntegrity, 0);
     attrHeader.writeUInt16BE(20, 2);
@@ -113,7 +115,9 @@ async function allocate(port: number, username: string, password: string): Promi
 }
 
 async function allocateFrom(socket: Socket, port: number, username: string, password: string): Promise<AllocateResult> {
-  const challenge = await request(socket, port, (id) => encodeStun(0x0003, id, [[ATTR.requestedTransport, UDP_TRANSPORT]]));
+  const challenge = await request(socket, port, (id) =>
+    encodeStun(0x0003, id, [[ATTR.requestedTransport, UDP_TRANSPORT]]),
+  );
   expect(challenge.type).toBe(0x0113); // Allocate error response
   expect(errorCodeOf(challenge)).toBe(401);
   const realm = String(challenge.attributes.get(ATTR.realm));
@@ -138,12 +142,16 @@ async function allocateFrom(socket: Socket, port: number, username: string, pass
   const relayed = response.attributes.get(ATTR.xorRelayedAddress)!;
   const relayedPort = relayed.readUInt16BE(2) ^ (MAGIC_COOKIE >>> 16);
   const address = (relayed.readUInt32BE(4) ^ MAGIC_COOKIE) >>> 0;
-  return { ok: true, relayed: { address: [24, 16, 8, 0].map((shift) => (address >>> shift) & 0xff).join('.'), port: relayedPort }, realm };
+  return {
+    ok: true,
+    relayed: { address: [24, 16, 8, 0].map((shift) => (address >>> shift) & 0xff).join('.'), port: relayedPort },
+    realm,
+  };
 }
 
 function errorCodeOf(message: StunMessage): number {
   const value = message.attributes.get(ATTR.errorCode);
-  return value === undefined ? 0 : value[2]! * 100 + value[3]!;
+  return value === undefined ? 0 : value[2] * 100 + value[3];
 }
 
 describe('the coturn configuration', () => {
@@ -188,12 +196,18 @@ describe('the development TURN server', () => {
 
   it('listens on loopback on a free port and names its URLs', () => {
     expect(turn.port).toBeGreaterThan(0);
-    expect(turn.turnUrls).toEqual([`turn:127.0.0.1:${turn.port}?transport=udp`, `turn:127.0.0.1:${turn.port}?transport=tcp`]);
+    expect(turn.turnUrls).toEqual([
+      `turn:127.0.0.1:${turn.port}?transport=udp`,
+      `turn:127.0.0.1:${turn.port}?transport=tcp`,
+    ]);
   });
 
   it('challenges an Allocate with 401, realm and nonce, then relays with the credentials Parley issues', async () => {
-    const { iceServers } = issueIceServers({ turnUrls: turn.turnUrls, turnSecret: turn.secret, turnTtl: 600, stunUrls: [] }, 'client-1');
-    const { username, credential } = iceServers[0]!;
+    const { iceServers } = issueIceServers(
+      { turnUrls: turn.turnUrls, turnSecret: turn.secret, turnTtl: 600, stunUrls: [] },
+      'client-1',
+    );
+    const { username, credential } = iceServers[0];
     const result = await allocate(turn.port, username!, credential!);
     expect(result).toMatchObject({ ok: true, realm: 'parley.local' });
     if (!result.ok) return;
@@ -204,9 +218,15 @@ describe('the development TURN server', () => {
 
   it('refuses credentials made with another secret, and expired ones', async () => {
     const username = `${Math.floor(Date.now() / 1000) + 600}:intruder`;
-    expect(await allocate(turn.port, username, turnPassword('wrong-secret', username))).toMatchObject({ ok: false, errorCode: 401 });
+    expect(await allocate(turn.port, username, turnPassword('wrong-secret', username))).toMatchObject({
+      ok: false,
+      errorCode: 401,
+    });
     const expired = `${Math.floor(Date.now() / 1000) - 60}:late`;
-    expect(await allocate(turn.port, expired, turnPassword(turn.secret, expired))).toMatchObject({ ok: false, errorCode: 401 });
+    expect(await allocate(turn.port, expired, turnPassword(turn.secret, expired))).toMatchObject({
+      ok: false,
+      errorCode: 401,
+    });
   });
 
   it('stops: the process exits', async () => {
@@ -221,10 +241,21 @@ describe('the parley turn and parley serve --turn commands', () => {
   const cli = fileURLToPath(new URL('../src/signaling/cli.ts', import.meta.url));
 
   /** Runs the CLI from source (tsx) and collects its output. */
-  function runCli(args: string[]): { child: ChildProcess; output: () => string; waitFor: (pattern: RegExp) => Promise<RegExpMatchArray> } {
+  function runCli(args: string[]): {
+    child: ChildProcess;
+    output: () => string;
+    waitFor: (pattern: RegExp) => Promise<RegExpMatchArray>;
+  } {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', '--input-type=module', '-e', `import(${JSON.stringify(cli)}).then(({ main }) => main(process.argv.slice(1))).then((code) => { process.exitCode = code; });`, ...args],
+      [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        `import(${JSON.stringify(cli)}).then(({ main }) => main(process.argv.slice(1))).then((code) => { process.exitCode = code; });`,
+        ...args,
+      ],
       { stdio: 'pipe' },
     );
     let output = '';
@@ -233,11 +264,14 @@ describe('the parley turn and parley serve --turn commands', () => {
       output += String(chunk);
       for (const wake of [...waiters]) wake();
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
     const waitFor = (pattern: RegExp): Promise<RegExpMatchArray> =>
       new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}; output:\n${output}`)), 30_000);
+        const timer = setTimeout(
+          () => reject(new Error(`timed out waiting for ${pattern}; output:\n${output}`)),
+          30_000,
+        );
         const check = (): void => {
           const match = pattern.exec(output);
           if (!match) return;
@@ -252,13 +286,17 @@ describe('the parley turn and parley serve --turn commands', () => {
     return { child, output: () => output, waitFor };
   }
   const exitOf = (child: ChildProcess) =>
-    new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
+    new Promise<number | null>((resolve) =>
+      child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code)),
+    );
 
   it('parley turn runs coturn, prints the matching parley serve line, and stops on SIGTERM', async () => {
     const { child, waitFor } = runCli(['turn', '--port', '0', '--secret', 'cli-secret']);
     try {
       const [, port] = await waitFor(/listening on 127\.0\.0\.1:(\d+)/);
-      await waitFor(/parley serve --turn-url 'turn:127\.0\.0\.1:\d+\?transport=udp' --turn-url 'turn:127\.0\.0\.1:\d+\?transport=tcp' --turn-secret 'cli-secret'/);
+      await waitFor(
+        /parley serve --turn-url 'turn:127\.0\.0\.1:\d+\?transport=udp' --turn-url 'turn:127\.0\.0\.1:\d+\?transport=tcp' --turn-secret 'cli-secret'/,
+      );
       const username = `${Math.floor(Date.now() / 1000) + 600}:cli`;
       expect(await allocate(Number(port), username, turnPassword('cli-secret', username))).toMatchObject({ ok: true });
       child.kill('SIGTERM');
@@ -272,7 +310,12 @@ describe('the parley turn and parley serve --turn commands', () => {
     const { child, waitFor } = runCli(['serve', '--port', '0', '--turn']);
     try {
       const [, url] = await waitFor(/listening on (http:\/\/\S+)/);
-      const socket = io(url!, { transports: ['websocket'], auth: { room: 'turn-check' }, reconnection: false, forceNew: true });
+      const socket = io(url, {
+        transports: ['websocket'],
+        auth: { room: 'turn-check' },
+        reconnection: false,
+        forceNew: true,
+      });
       const payload = await new Promise<IceServersPayload>((resolve) => socket.once('ice-servers', resolve));
       socket.disconnect();
       const turnServer = payload.iceServers.find((server) => [server.urls].flat().some((u) => u.startsWith('turn:')));
@@ -284,10 +327,12 @@ describe('the parley turn and parley serve --turn commands', () => {
       expect(await exitOf(child)).toBe(0);
       // coturn went with it: its port is free again.
       const probe = createSocket('udp4');
-      await expect(new Promise<void>((resolve, reject) => {
-        probe.once('error', reject);
-        probe.bind(port, '127.0.0.1', () => resolve());
-      })).resolves.toBeUndefined();
+      await expect(
+        new Promise<void>((resolve, reject) => {
+          probe.once('error', reject);
+          probe.bind(port, '127.0.0.1', () => resolve());
+        }),
+      ).resolves.toBeUndefined();
       probe.close();
     } finally {
       child.kill('SIGKILL');

@@ -1,9 +1,11 @@
 /**
- * All rooms of one server, each kept as a snapshot of the room machine and advanced with
- * XState's pure `transition()`. A snapshot is a few hundred bytes; an actor per room would cost
- * several times that and a mailbox per event, which tens of thousands of rooms don't need.
+ * All rooms of one server, each kept as a snapshot of the room machine and advanced with pure
+ * transitions (see snapshot-stepper.ts). A snapshot is a few hundred bytes; an actor per room
+ * would cost several times that and a mailbox per event, which tens of thousands of rooms
+ * don't need.
  */
-import { initialTransition, transition, type SnapshotFrom } from 'xstate';
+import type { SnapshotFrom } from 'xstate';
+import { createSnapshotStepper, type SnapshotStepper } from '../machines/snapshot-stepper.js';
 import { otherPeer, roomMachine, type RoomEvent, type RoomPeer } from '../machines/room-machine.js';
 import type { PeerRole } from '../protocol/signaling-events.js';
 
@@ -27,10 +29,10 @@ export interface RoomView {
 /** Rooms by name, driven by the room machine. */
 export class RoomRegistry {
   readonly #rooms = new Map<string, RoomSnapshot>();
-  readonly #machine: typeof roomMachine;
+  readonly #machine: SnapshotStepper<typeof roomMachine>;
 
   constructor(effects: RoomEffects) {
-    this.#machine = roomMachine.provide({
+    const machine = roomMachine.provide({
       actions: {
         welcomePeer: (_, { peerId, role, room }) => effects.welcomePeer(peerId, role, room),
         notifyReady: (_, { peerId }) => effects.notifyReady(peerId),
@@ -39,6 +41,7 @@ export class RoomRegistry {
         disposeRoom: (_, { room }) => this.#rooms.delete(room),
       },
     });
+    this.#machine = createSnapshotStepper(machine);
   }
 
   /** Feeds `room.join` to the room, creating it if needed, and runs the resulting effects. */
@@ -71,14 +74,14 @@ export class RoomRegistry {
   }
 
   #create(room: string): RoomSnapshot {
-    const [snapshot] = initialTransition(this.#machine, { room });
+    const [snapshot] = this.#machine.initial({ room });
     return snapshot;
   }
 
   #advance(room: string, snapshot: RoomSnapshot, event: RoomEvent): void {
-    const [next, actions] = transition(this.#machine, snapshot, event);
+    const [next, actions] = this.#machine.step(snapshot, event);
     // Store first: effects may look the room up, and `disposeRoom` removes it again.
     this.#rooms.set(room, next);
-    for (const action of actions) action.exec?.(action.info, action.params);
+    for (const action of actions) action.exec?.(action.info as never, action.params as never);
   }
 }

@@ -160,7 +160,9 @@ export async function startTurnServer(options: TurnServerOptions = {}): Promise<
 
 /** The `parley serve` command line that uses this TURN server. */
 export function serveCommandFor(turn: Pick<RunningTurnServer, 'turnUrls' | 'secret'>): string {
-  return ['parley serve', ...turn.turnUrls.map((url) => `--turn-url '${url}'`), `--turn-secret '${turn.secret}'`].join(' ');
+  return ['parley serve', ...turn.turnUrls.map((url) => `--turn-url '${url}'`), `--turn-secret '${turn.secret}'`].join(
+    ' ',
+  );
 }
 
 function forwardLines(child: ChildProcess, onLine: (line: string) => void): void {
@@ -224,7 +226,8 @@ function waitForStun(ip: string, port: number, timeoutMs: number): Promise<void>
       else resolve();
     };
     socket.on('message', (message) => {
-      if (message.length >= 20 && message.readUInt16BE(0) === 0x0101 && message.subarray(8, 20).equals(transactionId)) finish();
+      if (message.length >= 20 && message.readUInt16BE(0) === 0x0101 && message.subarray(8, 20).equals(transactionId))
+        finish();
     });
     // ICMP port unreachable shows up as an error on a connected UDP socket; just keep trying.
     socket.on('error', () => {});

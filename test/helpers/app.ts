@@ -21,9 +21,13 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 export async function buildApp(): Promise<{ dir: string; remove: () => Promise<void> }> {
   const parent = await mkdtemp(join(tmpdir(), 'parley-web-'));
   const dir = join(parent, 'web');
-  await promisify(execFile)(process.execPath, [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--outDir', dir, '--emptyOutDir', '--logLevel', 'warn'], {
-    cwd: root,
-  });
+  await promisify(execFile)(
+    process.execPath,
+    [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--outDir', dir, '--emptyOutDir', '--logLevel', 'warn'],
+    {
+      cwd: root,
+    },
+  );
   return { dir, remove: () => rm(parent, { recursive: true, force: true }) };
 }
 
@@ -68,13 +72,19 @@ export async function waitForStatus(page: Page, status: CallStatusName, timeout 
 
 /** The kinds of the notices the page shows now. */
 export function noticeKinds(page: Page): Promise<string[]> {
-  return page.getByTestId('notice').locator('[data-kind]').evaluateAll((elements) => elements.map((e) => (e as HTMLElement).dataset['kind'] ?? ''));
+  return page
+    .getByTestId('notice')
+    .locator('[data-kind]')
+    .evaluateAll((elements) => elements.map((e) => (e as HTMLElement).dataset['kind'] ?? ''));
 }
 
 /** Waits until the remote video has frames and its inbound RTP video bytes keep rising. */
 export async function expectRemoteVideoFlowing(page: Page, timeout = 30_000): Promise<void> {
   await expect
-    .poll(async () => (await videoPlaying(page, '[data-testid="remote-video"]')).width, { timeout, message: `remote video size in ${page.url()}` })
+    .poll(async () => (await videoPlaying(page, '[data-testid="remote-video"]')).width, {
+      timeout,
+      message: `remote video size in ${page.url()}`,
+    })
     .toBeGreaterThan(0);
   const before = await inboundVideoBytes(page, CURRENT_PC);
   await expect

@@ -5,7 +5,8 @@
  * actions it returns are executed here by `type`. Messages do not: the hot path only checks
  * the snapshot's status and which WebSocket (if any) carries the session.
  */
-import { initialTransition, transition, type SnapshotFrom } from 'xstate';
+import type { SnapshotFrom } from 'xstate';
+import { createTransitionTable } from '../../machines/transition-table.js';
 import {
   decodePacket,
   decodePayload,
@@ -42,7 +43,8 @@ export interface WebSocketData {
   readonly origin: string;
 }
 
-const [initialSnapshot] = initialTransition(engineSessionMachine);
+/** The session machine's transitions, computed once per (state, event) and shared by all sessions. */
+const lifecycle = createTransitionTable(engineSessionMachine);
 
 /** The engine.io packets the engine writes often, encoded once. */
 const PING = '2';
@@ -87,9 +89,10 @@ function webSocketCloseFor(reason: EngineCloseReason): [number, string] {
 
 const textDecoder = new TextDecoder();
 
+
 /** One Engine.IO session and the Socket.IO sockets it carries. */
 export class EngineSession implements SocketCarrier {
-  snapshot: EngineSessionSnapshot = initialSnapshot;
+  snapshot: EngineSessionSnapshot = lifecycle.initial;
   /** The WebSocket carrying the session, once it runs over one. */
   ws: WebSocket<WebSocketData> | null = null;
   /** The WebSocket probing an upgrade while polling still carries the session. */
@@ -128,7 +131,7 @@ export class EngineSession implements SocketCarrier {
 
   /** Feeds a lifecycle event to the machine and executes the actions it returns. */
   send(event: EngineSessionEvent): void {
-    const [next, actions] = transition(engineSessionMachine, this.snapshot, event);
+    const [next, actions] = lifecycle.next(this.snapshot, event);
     this.snapshot = next;
     for (const action of actions) this.execute(action.type, action.params as CloseParams | undefined);
   }
