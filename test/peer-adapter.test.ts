@@ -56,13 +56,17 @@ describe('peer adapter', () => {
     expect(adapter.getState().status).toBe('joining');
   });
 
-  it('creates the peer connection on the role event with local tracks and a negotiated chat channel', () => {
+  it('creates the peer connection on the role event with local tracks, and the chat channel with its first offer', async () => {
     const { adapter, socket, pc, tracks } = setup();
     adapter.join();
     socket().deliver('role', { room: 'kitchen', role: 'polite' });
     expect(pc().tracks).toEqual(tracks);
-    expect(pc().channels.map((c) => [c.label, c.init])).toEqual([['chat', { negotiated: true, id: 0 }]]);
+    // No channel before a description can carry it: it would need a renegotiation of its own.
+    expect(pc().channels).toEqual([]);
     expect(adapter.getState()).toMatchObject({ status: 'waiting', role: 'polite', room: 'kitchen' });
+    socket().deliver('ready');
+    await flush();
+    expect(pc().channels.map((c) => [c.label, c.init])).toEqual([['chat', { negotiated: true, id: 0 }]]);
   });
 
   it('applies ice-servers from the server with setConfiguration, keeping the relay policy', () => {

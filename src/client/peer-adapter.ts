@@ -146,12 +146,7 @@ export function createPeerAdapter(options: PeerAdapterOptions): PeerAdapter {
     connection.ontrack = ({ track, streams }) => {
       if (current()) for (const listener of trackListeners) listener(track, streams);
     };
-    const channel = connection.createDataChannel(CHAT_CHANNEL.label, { negotiated: true, id: CHAT_CHANNEL.id });
-    channel.onmessage = ({ data }) => {
-      if (typeof data === 'string') for (const listener of chatListeners) listener(data);
-    };
     pc = connection;
-    chat = channel;
     const stream = options.localStream;
     if (stream !== undefined) for (const track of stream.getTracks()) connection.addTrack(track, stream);
   };
@@ -161,6 +156,21 @@ export function createPeerAdapter(options: PeerAdapterOptions): PeerAdapter {
     pc = undefined;
     chat = undefined;
     connection?.close();
+  };
+
+  /**
+   * Opens the chat channel on the first description that can carry it: our own offer, or a
+   * remote offer that has a data section. Never earlier: a channel on a connection whose remote
+   * peer offered no data section would need a renegotiation of its own, and peers like the
+   * original example's page answer every offer with a brand new connection.
+   */
+  const openChat = (connection: RTCPeerConnection) => {
+    if (chat !== undefined) return;
+    const channel = connection.createDataChannel(CHAT_CHANNEL.label, { negotiated: true, id: CHAT_CHANNEL.id });
+    channel.onmessage = ({ data }) => {
+      if (typeof data === 'string') for (const listener of chatListeners) listener(data);
+    };
+    chat = channel;
   };
 
   const requirePc = (): RTCPeerConnection => {
@@ -204,6 +214,7 @@ export function createPeerAdapter(options: PeerAdapterOptions): PeerAdapter {
     actors: {
       setLocalDescription: fromPromise<DescriptionSignal, LocalDescriptionRequest>(async ({ input }) => {
         const connection = requirePc();
+        if (input.type === 'offer') openChat(connection);
         if (input.type === 'offer' && input.iceRestart) {
           await connection.setLocalDescription(await connection.createOffer({ iceRestart: true }));
         } else {
@@ -212,7 +223,9 @@ export function createPeerAdapter(options: PeerAdapterOptions): PeerAdapter {
         return descriptionSignal(connection.localDescription);
       }),
       setRemoteDescription: fromPromise<void, DescriptionSignal>(async ({ input }) => {
-        await requirePc().setRemoteDescription({ type: input.type, sdp: input.sdp });
+        const connection = requirePc();
+        if (input.type === 'offer' && /^m=application /m.test(input.sdp)) openChat(connection);
+        await connection.setRemoteDescription({ type: input.type, sdp: input.sdp });
       }),
       addIceCandidate: fromPromise<void, CandidateRequest>(async ({ input }) => {
         // No argument means end-of-candidates (https://w3c.github.io/webrtc-pc/#dom-peerconnection-addicecandidate).

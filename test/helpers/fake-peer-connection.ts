@@ -99,6 +99,8 @@ export class FakePeerConnection {
   private chain: Promise<unknown> = Promise.resolve();
   private remoteDescriptionsInFlight = 0;
   private negotiationNeeded = false;
+  /** Operations queued on the chain and not yet settled. */
+  private pendingOperations = 0;
   private offerCarriedChanges = false;
   private negotiationEventQueued = false;
   private iceGeneration = 0;
@@ -244,12 +246,19 @@ export class FakePeerConnection {
   }
 
   private enqueue<T>(label: string, step: () => T): Promise<T> {
+    this.pendingOperations += 1;
     const result = this.chain.then(async () => {
       await this.delay(`pc${this.id}.${label}`);
       if (this.closed) throw new Error('InvalidStateError: closed');
       return step();
     });
-    this.chain = result.catch(() => {});
+    this.chain = result
+      .catch(() => {})
+      .then(() => {
+        this.pendingOperations -= 1;
+        // The negotiation-needed flag is re-evaluated once the operations chain is empty.
+        if (this.pendingOperations === 0) this.fireNegotiationNeededIfNeeded();
+      });
     return result;
   }
 
@@ -281,7 +290,9 @@ export class FakePeerConnection {
     this.negotiationEventQueued = true;
     void this.delay(`pc${this.id}.negotiationneeded`).then(() => {
       this.negotiationEventQueued = false;
-      if (this.closed || !this.negotiationNeeded || this.signalingState !== 'stable') return;
+      // https://w3c.github.io/webrtc-pc/#dfn-update-the-negotiation-needed-flag: not while
+      // operations are queued (they may carry the change), nor outside stable.
+      if (this.closed || !this.negotiationNeeded || this.signalingState !== 'stable' || this.pendingOperations > 0) return;
       this.onnegotiationneeded?.();
     });
   }
