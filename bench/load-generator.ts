@@ -93,7 +93,12 @@ class JoinTracker {
   waitFor(joined: number, ready: number, timeoutMillis: number): Promise<void> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(new Error(`timed out after ${timeoutMillis} ms: ${this.joinedCount}/${joined} joined, ${this.readyCount}/${ready} ready`)),
+        () =>
+          reject(
+            new Error(
+              `timed out after ${timeoutMillis} ms: ${this.joinedCount}/${joined} joined, ${this.readyCount}/${ready} ready`,
+            ),
+          ),
         timeoutMillis,
       );
       let pending = 2;
@@ -257,7 +262,9 @@ const workload = JSON.parse(process.argv[2] ?? 'null') as Workload | null;
 if (workload === null) throw new Error('usage: load-generator.ts <Workload JSON>');
 // Bounded whatever happens: the generator never outlives its deadline.
 setTimeout(() => {
-  void report({ kind: 'failed', reason: `generator deadline of ${workload.deadlineMillis} ms passed` }).then(() => process.exit(2));
+  void report({ kind: 'failed', reason: `generator deadline of ${workload.deadlineMillis} ms passed` }).then(() =>
+    process.exit(2),
+  );
 }, workload.deadlineMillis).unref();
 
 try {

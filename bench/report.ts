@@ -70,7 +70,7 @@ export function median(values: readonly number[]): number {
   const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
   if (sorted.length === 0) return NaN;
   const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 function perClient(after: number, before: number, clients: number): number {
@@ -201,7 +201,23 @@ export function renderTargetTable(summaries: readonly ServerSummary[]): string |
 /** Every round's raw numbers, so the spread behind each median is visible. */
 export function renderRoundsTable(rounds: readonly RoundMeasurement[]): string {
   return table(
-    ['Round', 'Server', 'Relayed msgs', 'Window s', 'Server CPU ms', 'of which kernel ms', 'µs / msg', 'RTT p50 ms', 'RTT p99 ms', 'Idle clients', 'Join s', 'RSS before MB', 'RSS idle MB', 'RSS KB / client', 'JS heap KB / client'],
+    [
+      'Round',
+      'Server',
+      'Relayed msgs',
+      'Window s',
+      'Server CPU ms',
+      'of which kernel ms',
+      'µs / msg',
+      'RTT p50 ms',
+      'RTT p99 ms',
+      'Idle clients',
+      'Join s',
+      'RSS before MB',
+      'RSS idle MB',
+      'RSS KB / client',
+      'JS heap KB / client',
+    ],
     rounds.map((r) => [
       String(r.round),
       r.server,
@@ -223,10 +239,15 @@ export function renderRoundsTable(rounds: readonly RoundMeasurement[]): string {
 }
 
 /** The marker after which hand-written notes in docs/performance.md survive a rerun. */
-export const NOTES_MARKER = '<!-- Hand-written notes below this line are kept when `npm run bench` rewrites this file. -->';
+export const NOTES_MARKER =
+  '<!-- Hand-written notes below this line are kept when `npm run bench` rewrites this file. -->';
 
 /** The whole generated part of docs/performance.md. */
-export function renderReport(context: ReportContext, rounds: readonly RoundMeasurement[], summaries: readonly ServerSummary[]): string {
+export function renderReport(
+  context: ReportContext,
+  rounds: readonly RoundMeasurement[],
+  summaries: readonly ServerSummary[],
+): string {
   const parameters = Object.entries(context.parameters).map(([name, value]) => `- ${name}: ${String(value)}`);
   const ratios = renderRatioTable(summaries);
   const targets = renderTargetTable(summaries);
@@ -270,11 +291,11 @@ export function renderReport(context: ReportContext, rounds: readonly RoundMeasu
     '  peer echoes each frame back unchanged; each returning echo is one round trip (send → relayed →',
     '  echoed → relayed back) and triggers the next message. Both directions count as relayed messages.',
     '  The send time travels in the candidate string, read back with one `indexOf`, no JSON parse.',
-    '  Client frames use an all-zero masking key (valid framing; it spares the generator ws\'s per-frame',
-    '  `randomFillSync`); servers unmask as usual. The generator\'s own CPU is reported beside each server:',
+    "  Client frames use an all-zero masking key (valid framing; it spares the generator ws's per-frame",
+    "  `randomFillSync`); servers unmask as usual. The generator's own CPU is reported beside each server:",
     '  most of it, like most of the servers\' "kernel" share, is loopback TCP work of one write per frame.',
     '- CPU per relayed message = server CPU in the measured window (after the warm-up) ÷ `data` messages',
-    '  the clients received in that window. The generator reads the server\'s /proc counters at the',
+    "  the clients received in that window. The generator reads the server's /proc counters at the",
     '  window edges itself, in the same tick as it snapshots its message counter. "of which kernel" is',
     '  the stime part of that CPU.',
     '- RSS per idle client: on a fresh server process, RSS read before connecting, then `idleClients`',

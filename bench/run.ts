@@ -14,7 +14,13 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import type { GeneratorCommand, GeneratorReport, IdleWorkload, RelayResult, RelayWorkload } from './generator-protocol.js';
+import type {
+  GeneratorCommand,
+  GeneratorReport,
+  IdleWorkload,
+  RelayResult,
+  RelayWorkload,
+} from './generator-protocol.js';
 import { readOpenFileLimit, readProcessRssBytes } from './proc-stats.js';
 import {
   NOTES_MARKER,
@@ -75,7 +81,16 @@ function serverCommand(server: ServerId, port: number): { args: string[]; unavai
     case 'parley': {
       const missing = ['bin/parley.js', 'dist/signaling/cli.js'].find((path) => !existsSync(`${repoRoot}${path}`));
       return {
-        args: [...gcFlags, ...parleyNodeFlags(), 'bin/parley.js', 'serve', '--host', '127.0.0.1', '--port', String(port)],
+        args: [
+          ...gcFlags,
+          ...parleyNodeFlags(),
+          'bin/parley.js',
+          'serve',
+          '--host',
+          '127.0.0.1',
+          '--port',
+          String(port),
+        ],
         ...(missing === undefined ? {} : { unavailable: `Parley: ${missing} does not exist (npm run build?)` }),
       };
     }
@@ -87,7 +102,7 @@ function serverCommand(server: ServerId, port: number): { args: string[]; unavai
 
 /** The Node flags Parley's binary declares on its shebang line: Parley is measured as it ships. */
 function parleyNodeFlags(): string[] {
-  const shebang = readFileSync(`${repoRoot}bin/parley.js`, 'utf8').split('\n', 1)[0]!;
+  const shebang = readFileSync(`${repoRoot}bin/parley.js`, 'utf8').split('\n', 1)[0];
   return shebang.split(/\s+/).filter((word) => word.startsWith('--'));
 }
 
@@ -113,7 +128,9 @@ async function freePort(): Promise<number> {
     probe.once('error', reject);
     probe.listen(0, '127.0.0.1', () => {
       const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+      probe.close(() =>
+        typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -171,9 +188,16 @@ async function stopServer(server: RunningServer): Promise<void> {
 }
 
 /** Forks the load generator with a workload; `onReport` sees every report it sends. */
-function startGenerator(workload: IdleWorkload | RelayWorkload): { child: ChildProcess; next(): Promise<GeneratorReport> } {
+function startGenerator(workload: IdleWorkload | RelayWorkload): {
+  child: ChildProcess;
+  next: () => Promise<GeneratorReport>;
+} {
   const child = track(
-    fork(generatorEntry, [JSON.stringify(workload)], { cwd: repoRoot, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+    fork(generatorEntry, [JSON.stringify(workload)], {
+      cwd: repoRoot,
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    }),
   );
   const queue: GeneratorReport[] = [];
   let waiter: { resolve: (report: GeneratorReport) => void; reject: (error: Error) => void } | undefined;
@@ -217,7 +241,7 @@ async function forceGcAndReadHeap(server: RunningServer): Promise<number> {
     if (Date.now() > deadline) throw new Error('the server did not report its heap after SIGUSR2');
     await sleep(20);
   }
-  return server.heapReadings[seen]!;
+  return server.heapReadings[seen];
 }
 
 async function measureRound(server: ServerId, round: number): Promise<RoundMeasurement> {
@@ -278,7 +302,9 @@ async function measureRound(server: ServerId, round: number): Promise<RoundMeasu
     };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    throw new Error(`${server}, round ${round}: ${message}\n--- server output (tail) ---\n${running.output()}`, { cause: error });
+    throw new Error(`${server}, round ${round}: ${message}\n--- server output (tail) ---\n${running.output()}`, {
+      cause: error,
+    });
   } finally {
     await stopServer(running);
   }
@@ -300,7 +326,9 @@ async function main(): Promise<void> {
   const needFiles = config.idleClients + 200;
   const openFileLimit = readOpenFileLimit();
   if (openFileLimit < needFiles) {
-    throw new Error(`open-file limit ${openFileLimit} is below the ${needFiles} the idle phase needs; raise it (ulimit -n) or lower BENCH_IDLE_CLIENTS`);
+    throw new Error(
+      `open-file limit ${openFileLimit} is below the ${needFiles} the idle phase needs; raise it (ulimit -n) or lower BENCH_IDLE_CLIENTS`,
+    );
   }
   const skipped: string[] = [];
   const servers = config.servers.filter((server) => {
@@ -314,7 +342,7 @@ async function main(): Promise<void> {
   const rounds: RoundMeasurement[] = [];
   for (let round = 1; round <= config.rounds; round++) {
     // Rotate the order each round so no server always runs first or last.
-    const order = servers.map((_, index) => servers[(index + round - 1) % servers.length]!);
+    const order = servers.map((_, index) => servers[(index + round - 1) % servers.length]);
     for (const server of order) {
       const started = Date.now();
       const measurement = await measureRound(server, round);

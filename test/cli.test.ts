@@ -25,9 +25,34 @@ describe('parley serve options', () => {
 
   it('reads every flag, repeatable ones repeated', () => {
     const config = parseServeConfig(
-      ['--port', '1234', '--host', '::1', '--cors-origin', 'https://a.example', '--cors-origin', 'https://b.example',
-        '--turn-url', 'turn:t1', '--turn-url', 'turns:t2', '--turn-secret', 's', '--turn-ttl', '600', '--stun-url', 'stun:s1',
-        '--ping-interval', '1000', '--ping-timeout', '500', '--max-payload', '4096', '--static', root],
+      [
+        '--port',
+        '1234',
+        '--host',
+        '::1',
+        '--cors-origin',
+        'https://a.example',
+        '--cors-origin',
+        'https://b.example',
+        '--turn-url',
+        'turn:t1',
+        '--turn-url',
+        'turns:t2',
+        '--turn-secret',
+        's',
+        '--turn-ttl',
+        '600',
+        '--stun-url',
+        'stun:s1',
+        '--ping-interval',
+        '1000',
+        '--ping-timeout',
+        '500',
+        '--max-payload',
+        '4096',
+        '--static',
+        root,
+      ],
       {},
     );
     expect(config).toEqual({
@@ -73,7 +98,16 @@ describe('parley serve options', () => {
   });
 
   it('documents every flag and its variable in --help', () => {
-    for (const flag of ['--port', '--host', '--cors-origin', '--static', '--turn-url', '--turn-secret', '--turn-ttl', '--stun-url']) {
+    for (const flag of [
+      '--port',
+      '--host',
+      '--cors-origin',
+      '--static',
+      '--turn-url',
+      '--turn-secret',
+      '--turn-ttl',
+      '--stun-url',
+    ]) {
       expect(HELP).toContain(flag);
       expect(HELP).toContain(`PARLEY_${flag.slice(2).toUpperCase().replaceAll('-', '_')}`);
     }
@@ -89,37 +123,47 @@ describe('the parley process', () => {
 
   /** Starts `parley serve --port 0` and resolves with the URL it prints. */
   function serve(env: NodeJS.ProcessEnv = {}): { child: ChildProcess; output: () => string; url: Promise<string> } {
-    const child = spawn(process.execPath, [bin, 'serve', '--port', '0'], { env: { ...process.env, ...env }, stdio: 'pipe' });
+    const child = spawn(process.execPath, [bin, 'serve', '--port', '0'], {
+      env: { ...process.env, ...env },
+      stdio: 'pipe',
+    });
     let output = '';
     const url = new Promise<string>((resolve, reject) => {
       const onData = (chunk: Buffer): void => {
         output += String(chunk);
         const match = /listening on (http:\/\/\S+)/.exec(output);
-        if (match) resolve(match[1]!);
+        if (match) resolve(match[1]);
       };
-      child.stdout!.on('data', onData);
-      child.stderr!.on('data', onData);
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
       child.on('exit', (code) => reject(new Error(`exited with ${code}: ${output}`)));
     });
     return { child, output: () => output, url };
   }
-  const exited = (child: ChildProcess) => new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const exited = (child: ChildProcess) =>
+    new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
 
-  it.each(['SIGINT', 'SIGTERM'] as const)('reports native uWebSockets.js, serves /healthz and exits cleanly on %s', async (signal) => {
-    const { child, output, url } = serve();
-    const base = await url;
-    expect(output()).toMatch(/uWebSockets\.js: native/);
-    const health = await fetch(`${base}/healthz`);
-    expect(health.status).toBe(200);
-    expect(await health.json()).toMatchObject({ status: 'ok', uwsNative: true, sessions: 0, rooms: 0 });
-    const exit = exited(child);
-    child.kill(signal);
-    expect(await exit).toBe(0);
-    expect(output()).toMatch(new RegExp(`${signal}, closing all sessions`));
-  });
+  it.each(['SIGINT', 'SIGTERM'] as const)(
+    'reports native uWebSockets.js, serves /healthz and exits cleanly on %s',
+    async (signal) => {
+      const { child, output, url } = serve();
+      const base = await url;
+      expect(output()).toMatch(/uWebSockets\.js: native/);
+      const health = await fetch(`${base}/healthz`);
+      expect(health.status).toBe(200);
+      expect(await health.json()).toMatchObject({ status: 'ok', uwsNative: true, sessions: 0, rooms: 0 });
+      const exit = exited(child);
+      child.kill(signal);
+      expect(await exit).toBe(0);
+      expect(output()).toMatch(new RegExp(`${signal}, closing all sessions`));
+    },
+  );
 
   it('refuses to start, loudly, on the JavaScript fallback of uWebSockets.js', async () => {
-    const child = spawn(process.execPath, [bin, 'serve', '--port', '0'], { env: { ...process.env, UWS_USE_FALLBACK: '1' }, stdio: 'pipe' });
+    const child = spawn(process.execPath, [bin, 'serve', '--port', '0'], {
+      env: { ...process.env, UWS_USE_FALLBACK: '1' },
+      stdio: 'pipe',
+    });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += String(chunk)));
     expect(await exited(child)).toBe(1);

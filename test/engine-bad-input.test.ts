@@ -1,5 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { echoNamespace, openPollingSession, openWebSocketSession, poll, post, startEngine, type TestEngine } from './helpers/engine-server.js';
+import {
+  echoNamespace,
+  openPollingSession,
+  openWebSocketSession,
+  poll,
+  post,
+  startEngine,
+  type TestEngine,
+} from './helpers/engine-server.js';
 
 let test: TestEngine;
 beforeAll(async () => {

@@ -1,9 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { echoNamespace, openPollingSession, openWebSocketSession, startEngine, type TestEngine } from './helpers/engine-server.js';
+import {
+  echoNamespace,
+  openPollingSession,
+  openWebSocketSession,
+  startEngine,
+  type TestEngine,
+} from './helpers/engine-server.js';
 
 let test: TestEngine;
 beforeAll(async () => {
-  test = await startEngine({ pingInterval: 5000, pingTimeout: 4000, maxPayload: 5000, corsOrigins: ['https://app.example'] }, { '/': echoNamespace() });
+  test = await startEngine(
+    { pingInterval: 5000, pingTimeout: 4000, maxPayload: 5000, corsOrigins: ['https://app.example'] },
+    { '/': echoNamespace() },
+  );
 });
 afterAll(() => test.stop());
 

@@ -1,5 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { echoNamespace, openPollingSession, openWebSocketSession, poll, post, startEngine, type TestEngine } from './helpers/engine-server.js';
+import {
+  echoNamespace,
+  openPollingSession,
+  openWebSocketSession,
+  poll,
+  post,
+  startEngine,
+  type TestEngine,
+} from './helpers/engine-server.js';
 
 let test: TestEngine;
 beforeAll(async () => {
@@ -22,7 +30,7 @@ describe('heartbeat', () => {
     const silent = await openWebSocketSession(test);
     const alive = await openWebSocketSession(test);
     alive.reader.ws.on('message', (data) => {
-      if (data.toString() === '2') alive.reader.ws.send('3');
+      if ((data as Buffer).toString() === '2') alive.reader.ws.send('3');
     });
     expect(await silent.reader.next()).toBe('2');
     expect(await test.closedSession(silent.sid)).toBe('ping timeout');

@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { echoNamespace, openPollingSession, poll, post, startEngine, type TestEngine } from './helpers/engine-server.js';
+import {
+  echoNamespace,
+  openPollingSession,
+  poll,
+  post,
+  startEngine,
+  type TestEngine,
+} from './helpers/engine-server.js';
 
 let test: TestEngine;
 const main = echoNamespace();

@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { io } from 'socket.io-client';
-import { echoNamespace, openPollingSession, openWebSocket, poll, post, startEngine, type TestEngine } from './helpers/engine-server.js';
+import {
+  echoNamespace,
+  openPollingSession,
+  openWebSocket,
+  poll,
+  post,
+  startEngine,
+  type TestEngine,
+} from './helpers/engine-server.js';
 
 let test: TestEngine;
 const main = echoNamespace();

@@ -49,7 +49,9 @@ describe('the original example page', () => {
       await expect.poll(() => parley.signaling.rooms.view('room')?.state, { timeout: 15_000 }).toBe('ready');
 
       for (const page of [first, second]) {
-        await expect.poll(async () => (await videoPlaying(page, '#remoteStream')).width, { timeout: 30_000 }).toBeGreaterThan(0);
+        await expect
+          .poll(async () => (await videoPlaying(page, '#remoteStream')).width, { timeout: 30_000 })
+          .toBeGreaterThan(0);
       }
       for (const page of [first, second]) {
         const before = await inboundVideoBytes(page, 'pc');

@@ -84,12 +84,10 @@ function expectSettled(adapter: PeerAdapter): void {
   expect(snapshot.context.current).toBeUndefined();
 }
 
-const candidateArb = fc
-  .integer({ min: 1, max: 99 })
-  .map((n): SignalPayload => ({
-    type: 'candidate',
-    candidate: { candidate: `candidate:${n} 1 udp 1 198.51.100.${n} 9 typ host`, sdpMid: '0', sdpMLineIndex: 0 },
-  }));
+const candidateArb = fc.integer({ min: 1, max: 99 }).map((n): SignalPayload => ({
+  type: 'candidate',
+  candidate: { candidate: `candidate:${n} 1 udp 1 198.51.100.${n} 9 typ host`, sdpMid: '0', sdpMLineIndex: 0 },
+}));
 const endOfCandidatesArb = fc.constant<SignalPayload>({ type: 'candidate', candidate: null });
 
 /** A remote script: the messages, then indices of messages delivered a second time. */

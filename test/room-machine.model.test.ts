@@ -39,7 +39,7 @@ describe('the server follows the room machine', () => {
     it(`path ${index}: ${path.description}`, async () => {
       const room = `model-${index}`;
       // Alternate transports and ways of leaving so every path mix is covered across the suite.
-      const mode: TransportMode = (['websocket', 'polling', 'upgrade'] as const)[index % 3]!;
+      const mode: TransportMode = (['websocket', 'polling', 'upgrade'] as const)[index % 3];
       const clients = new Map<string, TestClient>();
       let previous: RoomSnapshot | undefined;
       const socketIdOf = (peerId: string) => clients.get(peerId)?.socket.id;
@@ -52,7 +52,10 @@ describe('the server follows the room machine', () => {
         const wanted =
           expected.value === 'empty'
             ? undefined
-            : { state: expected.value, peers: expected.context.peers.map((p) => ({ id: socketIdOf(p.id), role: p.role })) };
+            : {
+                state: expected.value,
+                peers: expected.context.peers.map((p) => ({ id: socketIdOf(p.id), role: p.role })),
+              };
         await expect.poll(view, { timeout: 10_000 }).toEqual(wanted);
       };
 
@@ -80,7 +83,7 @@ describe('the server follows the room machine', () => {
               const { peerId } = event as Extract<RoomEvent, { type: 'room.leave' }>;
               const client = clients.get(peerId);
               if (!client?.socket.connected) return; // not a member: the machine ignores it
-              const remaining = state.value === 'waiting' ? clients.get(state.context.peers[0]!.id) : undefined;
+              const remaining = state.value === 'waiting' ? clients.get(state.context.peers[0].id) : undefined;
               const leftBefore = remaining?.all('peer-left').length ?? 0;
               if (index % 2 === 0) {
                 client.socket.emit('leave');

@@ -98,7 +98,13 @@ describe('room machine', () => {
   });
 
   it('answers who the other peer is', () => {
-    const context = { room: 'r', peers: [{ id: 'a', role: 'impolite' as const }, { id: 'b', role: 'polite' as const }] };
+    const context = {
+      room: 'r',
+      peers: [
+        { id: 'a', role: 'impolite' as const },
+        { id: 'b', role: 'polite' as const },
+      ],
+    };
     expect(otherPeer(context, 'a')?.id).toBe('b');
     expect(otherPeer(context, 'b')?.id).toBe('a');
     expect(otherPeer(context, 'c')).toBeUndefined();

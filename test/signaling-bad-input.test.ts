@@ -38,13 +38,17 @@ async function callStillUp(): Promise<void> {
 }
 
 /** A raw WebSocket client that has joined room `room` (open packet read, CONNECT acknowledged). */
-async function rawJoined(room: string): Promise<{ ws: WebSocket; closed: Promise<{ code: number; frames: string[] }> }> {
+async function rawJoined(
+  room: string,
+): Promise<{ ws: WebSocket; closed: Promise<{ code: number; frames: string[] }> }> {
   const ws = new WebSocket(`${server.url.replace('http', 'ws')}/socket.io/?EIO=4&transport=websocket`);
   const frames: string[] = [];
-  const closed = new Promise<{ code: number; frames: string[] }>((resolve) => ws.on('close', (code) => resolve({ code, frames })));
+  const closed = new Promise<{ code: number; frames: string[] }>((resolve) =>
+    ws.on('close', (code) => resolve({ code, frames })),
+  );
   await new Promise<void>((resolve, reject) => {
     ws.on('message', (data) => {
-      const text = String(data);
+      const text = (data as Buffer).toString();
       frames.push(text);
       if (text.startsWith('0{')) ws.send(`40${JSON.stringify({ room })}`);
       if (text.startsWith('40{')) resolve();
@@ -95,7 +99,10 @@ describe('bad input closes only the client that sent it', () => {
     const c = await connectClient(server.url, { room: 'other' });
     const d = await connectClient(server.url, { room: 'other' });
     c.socket.emit('data', 'not an object' as never);
-    expect((await c.next('error')).args[0]).toMatchObject({ code: 'bad-payload', message: expect.stringMatching(/expected an object/) });
+    expect((await c.next('error')).args[0]).toMatchObject({
+      code: 'bad-payload',
+      message: expect.stringMatching(/expected an object/),
+    });
     c.socket.emit('data', candidateSignal('fine'));
     expect((await d.next('data')).args).toEqual([candidateSignal('fine')]);
     c.close();
@@ -116,7 +123,7 @@ describe('bad input closes only the client that sent it', () => {
       const ws = new WebSocket(`${server.url.replace('http', 'ws')}/socket.io/?EIO=4&transport=websocket`);
       const reply = await new Promise<string>((resolve, reject) => {
         ws.on('message', (data) => {
-          const text = String(data);
+          const text = (data as Buffer).toString();
           if (text.startsWith('0{')) ws.send(`40${auth}`);
           if (text.startsWith('44')) resolve(text);
         });

@@ -1,6 +1,12 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Socket } from 'socket.io-client';
-import { candidateSignal, connectClient, startTestServer, type TestClient, type TransportMode } from './helpers/parley.js';
+import {
+  candidateSignal,
+  connectClient,
+  startTestServer,
+  type TestClient,
+  type TransportMode,
+} from './helpers/parley.js';
 import type { RunningParleyServer } from '../src/signaling/parley-server.js';
 import { turnPassword } from '../src/signaling/turn-credentials.js';
 
@@ -10,7 +16,12 @@ let roomCounter = 0;
 
 beforeAll(async () => {
   server = await startTestServer({
-    turn: { turnUrls: ['turn:127.0.0.1:3478?transport=udp'], turnSecret: 's3cret', turnTtl: 600, stunUrls: ['stun:127.0.0.1:3478'] },
+    turn: {
+      turnUrls: ['turn:127.0.0.1:3478?transport=udp'],
+      turnSecret: 's3cret',
+      turnTtl: 600,
+      stunUrls: ['stun:127.0.0.1:3478'],
+    },
   });
 });
 afterAll(() => server.close());
@@ -18,7 +29,11 @@ afterEach(() => {
   for (const client of clients.splice(0)) client.close();
 });
 
-async function join(room: unknown, mode: TransportMode = 'websocket', how: 'auth' | 'query' = 'auth'): Promise<TestClient> {
+async function join(
+  room: unknown,
+  mode: TransportMode = 'websocket',
+  how: 'auth' | 'query' = 'auth',
+): Promise<TestClient> {
   const client = await connectClient(
     server.url,
     how === 'auth' ? { room, mode } : { query: { room: String(room) }, mode },
@@ -42,7 +57,9 @@ describe.each<TransportMode>(['websocket', 'polling', 'upgrade'])('a call over %
     expect((await a.next('data')).args).toEqual([{ type: 'answer', sdp: 'v=0 answer' }]);
     for (let i = 0; i < 20; i++) a.socket.emit('data', candidateSignal(`a${i}`));
     const candidates = await b.waitForCount('data', 21);
-    expect(candidates.slice(1).map((r) => r.args[0])).toEqual(Array.from({ length: 20 }, (_, i) => candidateSignal(`a${i}`)));
+    expect(candidates.slice(1).map((r) => r.args[0])).toEqual(
+      Array.from({ length: 20 }, (_, i) => candidateSignal(`a${i}`)),
+    );
     expect(a.all('data')).toHaveLength(1);
   });
 
@@ -52,10 +69,12 @@ describe.each<TransportMode>(['websocket', 'polling', 'upgrade'])('a call over %
     const b = await join(room, mode);
     expect((await a.next('role')).args).toEqual([{ room, role: 'impolite' }]);
     expect((await b.next('role')).args).toEqual([{ room, role: 'polite' }]);
-    const [payload] = (await b.next('ice-servers')).args as [{ iceServers: { urls: string[]; username?: string; credential?: string }[]; ttl: number }];
+    const [payload] = (await b.next('ice-servers')).args as [
+      { iceServers: { urls: string[]; username?: string; credential?: string }[]; ttl: number },
+    ];
     expect(payload.ttl).toBe(600);
     expect(payload.iceServers[0]).toEqual({ urls: ['stun:127.0.0.1:3478'] });
-    const turn = payload.iceServers[1]!;
+    const turn = payload.iceServers[1];
     expect(turn.urls).toEqual(['turn:127.0.0.1:3478?transport=udp']);
     const [expiry, id] = turn.username!.split(':');
     expect(Number(expiry) - Date.now() / 1000).toBeGreaterThan(590);
@@ -185,7 +204,15 @@ describe('errors', () => {
     const a = await join(room);
     const b = await join(room);
     await a.next('ready');
-    const bad: unknown[] = ['a string', 42, null, [1, 2], { type: 'offer' }, { type: 'candidate', candidate: 7 }, { type: 'hello' }];
+    const bad: unknown[] = [
+      'a string',
+      42,
+      null,
+      [1, 2],
+      { type: 'offer' },
+      { type: 'candidate', candidate: 7 },
+      { type: 'hello' },
+    ];
     for (const payload of bad) a.socket.emit('data', payload as never);
     const errors = await a.waitForCount('error', bad.length);
     expect(errors.every((e) => (e.args[0] as { code: string }).code === 'bad-payload')).toBe(true);
@@ -201,6 +228,6 @@ describe('errors', () => {
     expect((await a.next('error')).args[0]).toMatchObject({ code: 'no-peer' });
     (a.socket as unknown as { emit: (e: string) => void }).emit('shout');
     const errors = await a.waitForCount('error', 2);
-    expect(errors[1]!.args[0]).toMatchObject({ code: 'unknown-event' });
+    expect(errors[1].args[0]).toMatchObject({ code: 'unknown-event' });
   });
 });

@@ -21,10 +21,25 @@ const CLIENTS = 5;
 const ROOMS = 2;
 
 const actionArb: fc.Arbitrary<Action> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('join' as const), client: fc.nat(CLIENTS - 1), room: fc.nat(ROOMS - 1), mode: fc.constantFrom<TransportMode>('websocket', 'polling', 'upgrade') }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('join' as const),
+      client: fc.nat(CLIENTS - 1),
+      room: fc.nat(ROOMS - 1),
+      mode: fc.constantFrom<TransportMode>('websocket', 'polling', 'upgrade'),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('leave' as const), client: fc.nat(CLIENTS - 1) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('disconnect' as const), client: fc.nat(CLIENTS - 1) }) },
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('relay' as const), client: fc.nat(CLIENTS - 1), count: fc.integer({ min: 1, max: 4 }) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('relay' as const),
+      client: fc.nat(CLIENTS - 1),
+      count: fc.integer({ min: 1, max: 4 }),
+    }),
+  },
 );
 
 let server: RunningParleyServer;
@@ -41,7 +56,11 @@ interface Tagged {
 }
 const tag = (from: string, room: string, seq: number): Tagged => ({
   type: 'candidate',
-  candidate: { candidate: `candidate:${seq} 1 udp 1 127.0.0.1 9 typ host from ${from} room ${room}`, sdpMid: '0', sdpMLineIndex: 0 },
+  candidate: {
+    candidate: `candidate:${seq} 1 udp 1 127.0.0.1 9 typ host from ${from} room ${room}`,
+    sdpMid: '0',
+    sdpMLineIndex: 0,
+  },
 });
 
 async function runActions(actions: Action[]): Promise<void> {
@@ -92,7 +111,9 @@ async function runActions(actions: Action[]): Promise<void> {
     }
     // The next action must meet the server after it has seen the departure.
     await expect
-      .poll(() => server.signaling.rooms.view(member.room)?.peers.some((p) => p.id === socketId) ?? false, { timeout: 10_000 })
+      .poll(() => server.signaling.rooms.view(member.room)?.peers.some((p) => p.id === socketId) ?? false, {
+        timeout: 10_000,
+      })
       .toBe(false);
   };
 

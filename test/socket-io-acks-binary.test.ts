@@ -12,10 +12,14 @@ describe.each(['websocket', 'polling'] as const)('acks and binary over %s', (tra
   it('acknowledges once with the handler arguments', async () => {
     const client = io(test.url, { transports: [transport], reconnection: false });
     try {
-      const reply = await new Promise<unknown[]>((resolve) => client.emit('message-with-ack', 1, '2', { 3: [true] }, (...args: unknown[]) => resolve(args)));
+      const reply = await new Promise<unknown[]>((resolve) =>
+        client.emit('message-with-ack', 1, '2', { 3: [true] }, (...args: unknown[]) => resolve(args)),
+      );
       expect(reply).toEqual([1, '2', { 3: [true] }]);
       const replies: unknown[] = [];
-      await new Promise<void>((resolve) => client.emit('ack-twice', (value: unknown) => (replies.push(value), resolve())));
+      await new Promise<void>((resolve) =>
+        client.emit('ack-twice', (value: unknown) => (replies.push(value), resolve())),
+      );
       // A second call of the same ack sends nothing: the next ack answer is for the next request.
       expect(await client.emitWithAck('message-with-ack', 'x')).toBe('x');
       expect(replies).toEqual(['first']);
@@ -27,7 +31,9 @@ describe.each(['websocket', 'polling'] as const)('acks and binary over %s', (tra
   it('round-trips binary attachments', async () => {
     const client = io(test.url, { transports: [transport], reconnection: false });
     try {
-      const back = new Promise<unknown[]>((resolve) => client.once('message-back', (...args: unknown[]) => resolve(args)));
+      const back = new Promise<unknown[]>((resolve) =>
+        client.once('message-back', (...args: unknown[]) => resolve(args)),
+      );
       client.emit('message', Buffer.from([1, 2, 3]), { nested: Buffer.from([4, 5]) });
       const [first, second] = await back;
       expect(Buffer.from(first as ArrayBuffer)).toEqual(Buffer.from([1, 2, 3]));

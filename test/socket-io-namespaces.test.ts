@@ -6,7 +6,10 @@ let test: TestEngine;
 const main = echoNamespace();
 const custom = echoNamespace();
 beforeAll(async () => {
-  test = await startEngine({ pingInterval: 10_000, pingTimeout: 5000, connectTimeout: 300 }, { '/': main, '/custom': custom });
+  test = await startEngine(
+    { pingInterval: 10_000, pingTimeout: 5000, connectTimeout: 300 },
+    { '/': main, '/custom': custom },
+  );
 });
 afterAll(() => test.stop());
 

@@ -22,7 +22,7 @@ export function attachSignalingApp(io: Server): void {
       socket.disconnect(true);
       return;
     }
-    socket.join(room);
+    void socket.join(room);
     socket.emit('role', { room, role: occupants === 0 ? 'impolite' : 'polite' });
     socket.emit('ice-servers', BASELINE_ICE_SERVERS);
     if (occupants === 1) socket.to(room).emit('ready');

@@ -22,7 +22,7 @@ httpServer.listen(port, '127.0.0.1', () => {
 });
 
 process.on('SIGTERM', () => {
-  io.close();
+  void io.close();
   httpServer.close(() => process.exit(0));
   setTimeout(() => process.exit(0), 1000).unref();
 });

@@ -26,7 +26,7 @@ app.listen('127.0.0.1', port, (listenSocket) => {
   }
   console.log(`socketio-uws listening on 127.0.0.1:${port}`);
   process.on('SIGTERM', () => {
-    io.close();
+    void io.close();
     uws.us_listen_socket_close(listenSocket);
     setTimeout(() => process.exit(0), 200).unref();
   });

@@ -127,7 +127,10 @@ export const roomMachine = setup({
         'room.leave': {
           guard: 'isMember',
           target: 'waiting',
-          actions: ['removePeer', { type: 'notifyPeerLeft', params: ({ context }) => ({ peerId: context.peers[0].id }) }],
+          actions: [
+            'removePeer',
+            { type: 'notifyPeerLeft', params: ({ context }) => ({ peerId: context.peers[0].id }) },
+          ],
         },
       },
     },

@@ -10,7 +10,15 @@
  * Only for machines that neither spawn nor invoke actors: those would register children in the
  * shared scope's system. Machines driven this way are checked for that when the stepper is made.
  */
-import { createActor, createMachine, type ActorScope, type AnyStateMachine, type EventFromLogic, type InputFrom, type SnapshotFrom } from 'xstate';
+import {
+  createActor,
+  createMachine,
+  type ActorScope,
+  type AnyStateMachine,
+  type EventFromLogic,
+  type InputFrom,
+  type SnapshotFrom,
+} from 'xstate';
 
 /** An action returned by a step, to be executed by the caller (`exec` runs the provided implementation). */
 export interface SteppedAction {

@@ -25,14 +25,16 @@ export function createTransitionTable<TMachine extends AnyStateMachine>(machine:
   const [initial, initialActions] = stepper.initial(undefined as never);
   const context: unknown = (initial as { context?: unknown }).context;
   if (initialActions.length > 0 || (context !== undefined && Object.keys(context as object).length > 0)) {
-    throw new Error(`createTransitionTable: machine "${machine.id}" has context or initial actions; transitions would not be pure functions of the state.`);
+    throw new Error(
+      `createTransitionTable: machine "${machine.id}" has context or initial actions; transitions would not be pure functions of the state.`,
+    );
   }
   const rows = new WeakMap<object, Map<string, Step<TMachine>>>();
   return {
     initial,
     next(snapshot, event) {
       let row = rows.get(snapshot);
-      if (row === undefined) rows.set(snapshot, (row = new Map()));
+      if (row === undefined) rows.set(snapshot, (row = new Map<string, Step<TMachine>>()));
       // Events are small, flat objects of literals (type and a reason): their JSON is their identity.
       const key = JSON.stringify(event);
       let step = row.get(key);

@@ -3,12 +3,7 @@
  * change between releases, the code never does. See docs/protocol.md.
  */
 export type SignalingErrorCode =
-  | 'room-full'
-  | 'bad-room-name'
-  | 'bad-handshake'
-  | 'bad-payload'
-  | 'no-peer'
-  | 'unknown-event';
+  'room-full' | 'bad-room-name' | 'bad-handshake' | 'bad-payload' | 'no-peer' | 'unknown-event';
 
 /** Every code, for validation and exhaustive tests. */
 export const SIGNALING_ERROR_CODES: ReadonlySet<SignalingErrorCode> = new Set<SignalingErrorCode>([

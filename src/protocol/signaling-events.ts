@@ -124,7 +124,11 @@ export function parseSignal(value: unknown): SignalPayload {
     case 'candidate': {
       const candidate = signal['candidate'];
       if (candidate === null || candidate === undefined) return value as CandidateSignal;
-      if (typeof candidate !== 'object' || Array.isArray(candidate) || typeof (candidate as IceCandidateJson).candidate !== 'string') {
+      if (
+        typeof candidate !== 'object' ||
+        Array.isArray(candidate) ||
+        typeof (candidate as IceCandidateJson).candidate !== 'string'
+      ) {
         throw SignalingError.badPayload('data', '"candidate" must be an RTCIceCandidate in JSON form, or null');
       }
       return value as CandidateSignal;

@@ -71,7 +71,10 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
 }
 
 /** `serve`'s options: the server configuration, and whether to start a development TURN server too. */
-export function parseServeCommand(argv: readonly string[], env: NodeJS.ProcessEnv): { config: ParleyServerConfig; localTurn: boolean } {
+export function parseServeCommand(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+): { config: ParleyServerConfig; localTurn: boolean } {
   const { values } = parseArgs({
     args: [...argv],
     strict: true,
@@ -94,7 +97,12 @@ export function parseServeCommand(argv: readonly string[], env: NodeJS.ProcessEn
   const one = (flag: keyof typeof values, variable: string): string | undefined =>
     (values[flag] as string | undefined) ?? nonEmpty(env[variable]);
   const many = (flag: keyof typeof values, variable: string): string[] =>
-    (values[flag] as string[] | undefined) ?? (nonEmpty(env[variable])?.split(',').map((s) => s.trim()).filter(Boolean) ?? []);
+    (values[flag] as string[] | undefined) ??
+    nonEmpty(env[variable])
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean) ??
+    [];
 
   const corsOrigins = many('cors-origin', 'PARLEY_CORS_ORIGIN');
   const turnUrls = many('turn-url', 'PARLEY_TURN_URL');
@@ -103,7 +111,8 @@ export function parseServeCommand(argv: readonly string[], env: NodeJS.ProcessEn
     throw new UsageError('--turn-url needs --turn-secret (the static-auth-secret coturn checks credentials with).');
   }
   const staticDir = one('static', 'PARLEY_STATIC') ?? (existsSync(DEFAULT_STATIC_DIR) ? DEFAULT_STATIC_DIR : undefined);
-  if (staticDir !== undefined && !existsSync(staticDir)) throw new UsageError(`--static ${staticDir}: no such directory.`);
+  if (staticDir !== undefined && !existsSync(staticDir))
+    throw new UsageError(`--static ${staticDir}: no such directory.`);
 
   const localTurn = values.turn ?? ['1', 'true', 'yes'].includes(env['PARLEY_TURN'] ?? '');
 
@@ -141,7 +150,13 @@ export function parseTurnOptions(argv: readonly string[]): { port: number; secre
 /** Runs the command line; resolves with the process exit code, or never for a running server. */
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const [command, ...rest] = argv;
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help' || rest.includes('--help')) {
+  if (
+    command === undefined ||
+    command === '--help' ||
+    command === '-h' ||
+    command === 'help' ||
+    rest.includes('--help')
+  ) {
     process.stdout.write(HELP);
     return command === undefined ? 1 : 0;
   }
@@ -170,23 +185,34 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   let stopping = false;
   if (localTurn) {
     try {
-      turn = await startTurnServer({ secret: config.turn.turnSecret, onLog: (line) => process.stdout.write(`coturn: ${line}\n`) });
+      turn = await startTurnServer({
+        secret: config.turn.turnSecret,
+        onLog: (line) => process.stdout.write(`coturn: ${line}\n`),
+      });
     } catch (error) {
       process.stderr.write(`parley: --turn: ${(error as Error).message}\n`);
       return 1;
     }
-    config = { ...config, turn: { ...config.turn, turnUrls: [...config.turn.turnUrls, ...turn.turnUrls], turnSecret: turn.secret } };
-    process.stdout.write(`Development TURN server (coturn) on ${turn.ip}:${turn.port}, relay ports ${turn.relayPorts.min}-${turn.relayPorts.max}\n`);
+    config = {
+      ...config,
+      turn: { ...config.turn, turnUrls: [...config.turn.turnUrls, ...turn.turnUrls], turnSecret: turn.secret },
+    };
+    process.stdout.write(
+      `Development TURN server (coturn) on ${turn.ip}:${turn.port}, relay ports ${turn.relayPorts.min}-${turn.relayPorts.max}\n`,
+    );
     const running = turn;
     void running.exited.then((code) => {
-      if (!stopping) process.stderr.write(`parley: the TURN server exited (${code ?? 'signal'}); relayed calls will fail\n`);
+      if (!stopping)
+        process.stderr.write(`parley: the TURN server exited (${code ?? 'signal'}); relayed calls will fail\n`);
     });
   }
 
   const server = await startParleyServer(config);
   process.stdout.write(
     `Parley is listening on ${server.url}\n` +
-      (config.staticDir ? `Open ${server.url}/ in two browser tabs to make a call.\n` : 'No web app is served (build it with npm run build, or pass --static).\n'),
+      (config.staticDir
+        ? `Open ${server.url}/ in two browser tabs to make a call.\n`
+        : 'No web app is served (build it with npm run build, or pass --static).\n'),
   );
   // Resolves (exit code 0) once a signal has closed everything; the loop then ends by itself.
   return new Promise<number>((resolve) => {

@@ -48,7 +48,9 @@ export function startParleyServer(config: ParleyServerConfig): Promise<RunningPa
       sessions: engine.sessionCount,
       rooms: signaling.rooms.size,
     });
-    res.cork(() => res.writeHeader('content-type', 'application/json').writeHeader('cache-control', 'no-store').end(body));
+    res.cork(() =>
+      res.writeHeader('content-type', 'application/json').writeHeader('cache-control', 'no-store').end(body),
+    );
   });
 
   const files = config.staticDir === undefined ? new Map<string, StaticFile>() : loadStaticFiles(config.staticDir);
@@ -64,7 +66,9 @@ export function startParleyServer(config: ParleyServerConfig): Promise<RunningPa
   return new Promise((resolve, reject) => {
     app.listen(config.host, config.port, (token: us_listen_socket | false) => {
       if (!token) {
-        reject(new Error(`Cannot listen on ${config.host}:${config.port} (in use, or not an address of this machine).`));
+        reject(
+          new Error(`Cannot listen on ${config.host}:${config.port} (in use, or not an address of this machine).`),
+        );
         return;
       }
       const port = uws.us_socket_local_port(token);

@@ -6,7 +6,13 @@
  */
 import { issueIceServers, type TurnConfig } from './turn-credentials.js';
 import { RoomRegistry } from './room-registry.js';
-import type { Ack, ConnectRefusal, DisconnectReason, NamespaceHandler, ServerSocket } from './engine/namespace-handler.js';
+import type {
+  Ack,
+  ConnectRefusal,
+  DisconnectReason,
+  NamespaceHandler,
+  ServerSocket,
+} from './engine/namespace-handler.js';
 import { parseSignal, roomFromHandshake, type PeerRole } from '../protocol/signaling-events.js';
 import { SignalingError } from '../protocol/signaling-error.js';
 

@@ -1,7 +1,11 @@
 /** A real ProtocolServer on a real uWS app on 127.0.0.1 and a free port, for engine tests. */
 import { WebSocket } from 'ws';
 import { uws } from '../../src/signaling/uws.js';
-import { ProtocolServer, type EngineCloseReason, type EngineOptions } from '../../src/signaling/engine/protocol-server.js';
+import {
+  ProtocolServer,
+  type EngineCloseReason,
+  type EngineOptions,
+} from '../../src/signaling/engine/protocol-server.js';
 import type { ConnectRefusal, NamespaceHandler, ServerSocket } from '../../src/signaling/engine/namespace-handler.js';
 
 /** A running engine and what it reported. */
@@ -76,7 +80,9 @@ export function echoNamespace(): NamespaceHandler & {
     events,
     connect(socket): ConnectRefusal | undefined {
       sockets.push(socket);
-      return socket.handshake.auth && (socket.handshake.auth as { refuse?: boolean }).refuse ? { message: 'refused', data: { why: 'test' } } : undefined;
+      return socket.handshake.auth && (socket.handshake.auth as { refuse?: boolean }).refuse
+        ? { message: 'refused', data: { why: 'test' } }
+        : undefined;
     },
     connected() {},
     event(socket, name, args, ack, encoded) {
@@ -110,7 +116,9 @@ export class FrameReader {
       else this.frames.push(frame);
     });
     ws.on('error', () => {});
-    this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    this.closed = new Promise((resolve) =>
+      ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+    );
   }
 
   /** The next frame. */
@@ -161,7 +169,11 @@ export async function poll(test: TestEngine, sid: string): Promise<{ status: num
 }
 
 /** One POST of engine.io packets (joined with \x1e). */
-export async function post(test: TestEngine, sid: string, ...packets: string[]): Promise<{ status: number; body: string }> {
+export async function post(
+  test: TestEngine,
+  sid: string,
+  ...packets: string[]
+): Promise<{ status: number; body: string }> {
   const response = await fetch(test.engineUrl(`transport=polling&sid=${sid}`), {
     method: 'POST',
     body: packets.join('\x1e'),

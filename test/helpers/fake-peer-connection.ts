@@ -292,7 +292,8 @@ export class FakePeerConnection {
       this.negotiationEventQueued = false;
       // https://w3c.github.io/webrtc-pc/#dfn-update-the-negotiation-needed-flag: not while
       // operations are queued (they may carry the change), nor outside stable.
-      if (this.closed || !this.negotiationNeeded || this.signalingState !== 'stable' || this.pendingOperations > 0) return;
+      if (this.closed || !this.negotiationNeeded || this.signalingState !== 'stable' || this.pendingOperations > 0)
+        return;
       this.onnegotiationneeded?.();
     });
   }

@@ -3,7 +3,11 @@
  * received events are recorded in order, so tests wait on events instead of sleeping.
  */
 import { io, type Socket } from 'socket.io-client';
-import { startParleyServer, type ParleyServerConfig, type RunningParleyServer } from '../../src/signaling/parley-server.js';
+import {
+  startParleyServer,
+  type ParleyServerConfig,
+  type RunningParleyServer,
+} from '../../src/signaling/parley-server.js';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../src/protocol/signaling-events.js';
 
 /** Starts Parley on 127.0.0.1 with a free port; `overrides` replace defaults. */
@@ -72,7 +76,9 @@ export async function connectClient(
   };
   socket.onAny((event: string, ...args: unknown[]) => record(event, args));
   socket.on('connect', () => record('connect', []));
-  socket.on('connect_error', (error: Error & { data?: unknown }) => record('connect_error', [error.message, error.data]));
+  socket.on('connect_error', (error: Error & { data?: unknown }) =>
+    record('connect_error', [error.message, error.data]),
+  );
   socket.on('disconnect', (reason) => record('disconnect', [reason]));
   // The upgrade to WebSocket is no Socket.IO event: wake the waiters when the engine reports it.
   socket.io.on('open', () => socket.io.engine.on('upgrade', () => waiters.forEach((wake) => wake())));
@@ -87,7 +93,11 @@ export async function connectClient(
       };
       const timer = setTimeout(() => {
         cleanup();
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${describe}; received: ${JSON.stringify(received.map((r) => r.event))}`));
+        reject(
+          new Error(
+            `timed out after ${timeoutMs} ms waiting for ${describe}; received: ${JSON.stringify(received.map((r) => r.event))}`,
+          ),
+        );
       }, timeoutMs);
       const cleanup = (): void => {
         clearTimeout(timer);
@@ -128,6 +138,10 @@ export async function connectClient(
 export function candidateSignal(marker: string) {
   return {
     type: 'candidate' as const,
-    candidate: { candidate: `candidate:1 1 udp 2122260223 127.0.0.1 ${marker} typ host`, sdpMid: '0', sdpMLineIndex: 0 },
+    candidate: {
+      candidate: `candidate:1 1 udp 2122260223 127.0.0.1 ${marker} typ host`,
+      sdpMid: '0',
+      sdpMLineIndex: 0,
+    },
   };
 }

@@ -63,7 +63,7 @@ export class DeadlineQueue<T> {
 
   private arm(): void {
     if (this.head >= this.items.length) return;
-    const dueAt = this.dueTimes[this.head]!;
+    const dueAt = this.dueTimes[this.head];
     this.timerDueAt = dueAt;
     this.timer = setTimeout(this.expire, Math.max(0, Math.ceil(dueAt - monotonicNow())));
     // A deadline must never keep the process alive on its own.
@@ -73,12 +73,12 @@ export class DeadlineQueue<T> {
   private readonly expire = (): void => {
     this.timer = undefined;
     const now = Math.max(monotonicNow(), this.timerDueAt);
-    while (this.head < this.items.length && this.dueTimes[this.head]! <= now) {
+    while (this.head < this.items.length && this.dueTimes[this.head] <= now) {
       const index = this.head++;
       const item = this.items[index] as T;
       this.items[index] = undefined;
       try {
-        this.onExpired(item, this.tickets[index]!, this.dueTimes[index]!);
+        this.onExpired(item, this.tickets[index], this.dueTimes[index]);
       } catch (error) {
         // An owner's bug must not stall every later deadline; report and carry on.
         queueMicrotask(() => {

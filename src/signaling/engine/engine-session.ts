@@ -89,7 +89,6 @@ function webSocketCloseFor(reason: EngineCloseReason): [number, string] {
 
 const textDecoder = new TextDecoder();
 
-
 /** One Engine.IO session and the Socket.IO sockets it carries. */
 export class EngineSession implements SocketCarrier {
   snapshot: EngineSessionSnapshot = lifecycle.initial;
@@ -377,4 +376,3 @@ export class EngineSession implements SocketCarrier {
     context.options.onSessionClosed?.(this.id, reason);
   }
 }
-

@@ -35,7 +35,8 @@ export function verifyEngineRequest(
   sessions: ReadonlyMap<string, EngineSession>,
 ): RequestVerdict {
   const { transport, sid } = query;
-  if (transport !== 'polling' && transport !== 'websocket') return { ok: false, code: EngineErrorCode.unknownTransport };
+  if (transport !== 'polling' && transport !== 'websocket')
+    return { ok: false, code: EngineErrorCode.unknownTransport };
   if (sid !== null) {
     const session = sessions.get(sid);
     if (session === undefined) return { ok: false, code: EngineErrorCode.unknownSid };

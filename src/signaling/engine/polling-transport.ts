@@ -64,7 +64,12 @@ function handleHttpRequest(context: EngineContext, res: HttpResponse, req: HttpR
   else writeEngineError(res, EngineErrorCode.badRequest, style);
 }
 
-function openPollingSession(context: EngineContext, res: HttpResponse, query: URLSearchParams, style: ResponseStyle): void {
+function openPollingSession(
+  context: EngineContext,
+  res: HttpResponse,
+  query: URLSearchParams,
+  style: ResponseStyle,
+): void {
   const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString();
   const session = new EngineSession(generateId(), context, query, remoteAddress, style.origin);
   context.sessions.set(session.id, session);

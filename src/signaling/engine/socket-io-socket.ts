@@ -136,4 +136,6 @@ export class SocketIoSocket implements ServerSocket {
 /** How long emits made inside `connect()` trail the CONNECT packet (see SocketIoSocket.acknowledged). */
 const EARLY_PACKET_DELAY_MS = 15;
 
-const earlyPacketQueue = new DeadlineQueue<SocketIoSocket>(EARLY_PACKET_DELAY_MS, (socket) => socket.flushEarlyPackets());
+const earlyPacketQueue = new DeadlineQueue<SocketIoSocket>(EARLY_PACKET_DELAY_MS, (socket) =>
+  socket.flushEarlyPackets(),
+);

@@ -43,7 +43,12 @@ function guarded(run: () => void): void {
   }
 }
 
-function upgrade(context: EngineContext, res: HttpResponse, req: HttpRequest, socketContext: us_socket_context_t): void {
+function upgrade(
+  context: EngineContext,
+  res: HttpResponse,
+  req: HttpRequest,
+  socketContext: us_socket_context_t,
+): void {
   const query = parseEngineQuery(req.getQuery());
   const key = req.getHeader('sec-websocket-key');
   const protocol = req.getHeader('sec-websocket-protocol');
@@ -114,6 +119,7 @@ function close(ws: WebSocket<WebSocketData>, code: number, message: ArrayBuffer)
 /** Why a WebSocket went away, from its close code (and uWS's own message for 1006). */
 function transportFailureOf(code: number, message: ArrayBuffer): TransportFailure {
   if (code === 1000 || code === 1001 || code === 1005) return 'transport close';
-  if (code === 1009 || (code === 1006 && Buffer.from(message).toString() === TOO_BIG_MESSAGE)) return 'payload too large';
+  if (code === 1009 || (code === 1006 && Buffer.from(message).toString() === TOO_BIG_MESSAGE))
+    return 'payload too large';
   return 'transport error';
 }
