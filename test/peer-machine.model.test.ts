@@ -69,7 +69,7 @@ function possible(snapshot: Snapshot, event: { type: string }): boolean {
       return context.remoteDescription !== undefined;
     case 'xstate.error.actor.setLocalDescription':
       // A failed answer would leave the fake in have-remote-offer, which the machine does not
-      // model (see docs/statecharts-peer.md, "Limits"): inject failures of offers only.
+      // model (see docs/statecharts.md, "Peer connection", "Limits"): inject failures of offers only.
       return snapshot.matches({ session: { call: { negotiation: 'makingOffer' } } });
     default:
       // Types without a case here (e.g. `signal.iceServers`) only change data the model ignores.

@@ -4,7 +4,7 @@
  * queue for early candidates, ICE restarts with bounded retries, failure and hang-up.
  *
  * Every effect is named in `setup()` and supplied with `peerMachine.provide(...)` by the browser
- * adapter (src/client/peer-adapter.ts) or by tests. docs/statecharts-peer.md describes the chart.
+ * adapter (src/client/peer-adapter.ts) or by tests. docs/statecharts.md ("Peer connection") describes the chart.
  */
 import { and, assertEvent, assign, fromPromise, setup } from 'xstate';
 import type { DescriptionSignal, IceServer, SignalPayload } from '../protocol/signaling-events.js';
