@@ -208,18 +208,14 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   }
 
   const server = await startParleyServer(config);
-  process.stdout.write(
-    `Parley is listening on ${server.url}\n` +
-      (config.staticDir
-        ? `Open ${server.url}/ in two browser tabs to make a call.\n`
-        : 'No web app is served (build it with npm run build, or pass --static).\n'),
-  );
-  // Resolves (exit code 0) once a signal has closed everything; the loop then ends by itself.
-  return new Promise<number>((resolve) => {
+  // Handlers first, then the line saying we are up: stdout to a pipe is synchronous, so whoever
+  // waits for that line may signal us before the next statement runs.
+  const stopped = new Promise<number>((resolve) => {
     const stop = (signal: string): void => {
       process.stdout.write(`parley: ${signal}, closing all sessions\n`);
       stopping = true;
       server.close();
+      // Resolves (exit code 0) once everything is closed; the loop then ends by itself.
       void (turn?.stop() ?? Promise.resolve()).then(() => resolve(0));
       // Don't hang if a socket lingers.
       setTimeout(() => process.exit(0), 2_000).unref();
@@ -227,6 +223,13 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+  process.stdout.write(
+    `Parley is listening on ${server.url}\n` +
+      (config.staticDir
+        ? `Open ${server.url}/ in two browser tabs to make a call.\n`
+        : 'No web app is served (build it with npm run build, or pass --static).\n'),
+  );
+  return stopped;
 }
 
 /** `parley turn`: coturn on loopback until SIGINT or SIGTERM. */
@@ -245,11 +248,8 @@ async function runTurn(argv: readonly string[]): Promise<number> {
     process.stderr.write(`parley: ${(error as Error).message}\n`);
     return 1;
   }
-  process.stdout.write(
-    `TURN server (coturn) listening on ${turn.ip}:${turn.port} (UDP and TCP), relay ports ${turn.relayPorts.min}-${turn.relayPorts.max}.\n` +
-      `Run Parley with it:\n  ${serveCommandFor(turn)}\n`,
-  );
-  return new Promise<number>((resolve) => {
+  // Handlers before the line saying we are up, as for serve: a waiting parent may signal at once.
+  const stopped = new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string): void => {
       stopping = true;
@@ -264,6 +264,11 @@ async function runTurn(argv: readonly string[]): Promise<number> {
       resolve(1);
     });
   });
+  process.stdout.write(
+    `TURN server (coturn) listening on ${turn.ip}:${turn.port} (UDP and TCP), relay ports ${turn.relayPorts.min}-${turn.relayPorts.max}.\n` +
+      `Run Parley with it:\n  ${serveCommandFor(turn)}\n`,
+  );
+  return stopped;
 }
 
 function integer(flag: string, text: string, min: number, max: number): number {
