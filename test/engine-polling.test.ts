@@ -7,6 +7,7 @@ import {
   startEngine,
   type TestEngine,
 } from './helpers/engine-server.js';
+import { PollingTombstones } from '../src/signaling/engine/polling-tombstones.js';
 
 let test: TestEngine;
 const main = echoNamespace();
@@ -67,5 +68,69 @@ describe('HTTP long-polling', () => {
     expect((await first).body).toBe('1');
     await post(test, b.sid, '40');
     expect((await poll(test, b.sid)).body).toMatch(/^40/);
+  });
+});
+
+describe('HTTP long-polling: a session the server closes while no GET is pending', () => {
+  // Short timers: CONNECT due in 50 ms, tombstones last pingInterval + pingTimeout = 250 ms.
+  let quick: TestEngine;
+  beforeAll(async () => {
+    quick = await startEngine({ pingInterval: 150, pingTimeout: 100, connectTimeout: 50 }, { '/': echoNamespace() });
+  });
+  afterAll(() => quick.stop());
+
+  it('answers the next GET with the close packet, then 400 "Session ID unknown"', async () => {
+    const { sid } = await openPollingSession(quick);
+    expect(await quick.closedSession(sid)).toBe('connect timeout');
+    expect(await poll(quick, sid)).toEqual({ status: 200, body: '1' });
+    expect(await poll(quick, sid)).toEqual({ status: 400, body: '{"code":1,"message":"Session ID unknown"}' });
+  });
+
+  it('forgets the close packet after pingInterval + pingTimeout', async () => {
+    const { sid } = await openPollingSession(quick);
+    expect(await quick.closedSession(sid)).toBe('connect timeout');
+    await new Promise((r) => setTimeout(r, 400));
+    expect((await poll(quick, sid)).status).toBe(400);
+  });
+
+  it('keeps the close packet for GETs only: a POST still gets 400', async () => {
+    const { sid } = await openPollingSession(quick);
+    expect(await quick.closedSession(sid)).toBe('connect timeout');
+    expect((await post(quick, sid, '42["message",1]')).status).toBe(400);
+    expect((await poll(quick, sid)).body).toBe('1');
+  });
+
+  it('does not announce a ping timeout: the client is presumed gone, as engine.io does', async () => {
+    const { sid } = await openPollingSession(quick);
+    await post(quick, sid, '40');
+    expect(await quick.closedSession(sid)).toBe('ping timeout');
+    expect((await poll(quick, sid)).status).toBe(400);
+  });
+
+  it('tells a polling client of a server shutdown on its next GET', async () => {
+    const own = await startEngine({ pingInterval: 10_000, pingTimeout: 5000 }, { '/': echoNamespace() });
+    try {
+      const { sid } = await openPollingSession(own);
+      await post(own, sid, '40');
+      own.engine.close();
+      expect(await own.closedSession(sid)).toBe('server shutting down');
+      expect(await poll(own, sid)).toEqual({ status: 200, body: '1' });
+    } finally {
+      own.stop();
+    }
+  });
+});
+
+describe('PollingTombstones', () => {
+  it('keeps at most its capacity, dropping the oldest first, and answers each sid once', () => {
+    const tombstones = new PollingTombstones(60_000, 2);
+    tombstones.add('a');
+    tombstones.add('b');
+    tombstones.add('c');
+    expect(tombstones.size).toBe(2);
+    expect(tombstones.take('a')).toBe(false);
+    expect(tombstones.take('b')).toBe(true);
+    expect(tombstones.take('b')).toBe(false);
+    expect(tombstones.take('c')).toBe(true);
   });
 });

@@ -87,6 +87,19 @@ function webSocketCloseFor(reason: EngineCloseReason): [number, string] {
   }
 }
 
+/**
+ * Reasons for which the server ends a session whose client it believes alive. A polling client
+ * with no GET pending then gets the close packet on its next GET (see PollingTombstones), as
+ * engine.io's `socket.close()` does. For the other reasons the client is gone or misbehaved
+ * (ping timeout, a transport failure, a parse error) and engine.io answers its next request
+ * 400 "Session ID unknown"; so does this engine.
+ */
+const CLOSES_ANNOUNCED_TO_POLLING: ReadonlySet<EngineCloseReason> = new Set<EngineCloseReason>([
+  'connect timeout',
+  'forced close',
+  'server shutting down',
+]);
+
 const textDecoder = new TextDecoder();
 
 /** One Engine.IO session and the Socket.IO sockets it carries. */
@@ -353,14 +366,7 @@ export class EngineSession implements SocketCarrier {
     this.sockets = null;
     if (sockets !== null) {
       const disconnectReason = disconnectReasonFor(reason);
-      for (const socket of sockets.values()) {
-        socket.connected = false;
-        try {
-          socket.handler.disconnect(socket, disconnectReason);
-        } catch (error) {
-          console.error(`namespace ${socket.nsp}: disconnect handler threw`, error);
-        }
-      }
+      for (const socket of sockets.values()) socket.left(disconnectReason);
     }
     this.dropProbe();
     const ws = this.ws;
@@ -371,8 +377,12 @@ export class EngineSession implements SocketCarrier {
       ws.end(code, text);
     }
     this.pollBuffer = [];
-    // A client's close packet releases its pending GET with a noop, anything else with close.
-    this.respondToPoll(reason === 'transport close' ? NOOP : CLOSE);
+    if (this.poll !== null) {
+      // A client's close packet releases its pending GET with a noop, anything else with close.
+      this.respondToPoll(reason === 'transport close' ? NOOP : CLOSE);
+    } else if (ws === null && CLOSES_ANNOUNCED_TO_POLLING.has(reason)) {
+      context.tombstones.add(this.id);
+    }
     context.options.onSessionClosed?.(this.id, reason);
   }
 }

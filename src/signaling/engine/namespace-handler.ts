@@ -31,6 +31,12 @@ export type DisconnectReason =
 /** An acknowledgement callback: calling it sends the ACK packet once. */
 export type Ack = (...args: unknown[]) => void;
 
+/** Emits that ask the client for an acknowledgement, with a deadline (see {@link ServerSocket.timeout}). */
+export interface AckRequester {
+  /** As {@link ServerSocket.emitWithAck}, also rejecting with `AckError` 'ack-timeout' when the time is up. */
+  emitWithAck(event: string, ...args: unknown[]): Promise<unknown[]>;
+}
+
 /** One Socket.IO socket: a session joined to one namespace. */
 export interface ServerSocket {
   /** The Socket.IO socket id (not the Engine.IO session id). */
@@ -42,6 +48,23 @@ export interface ServerSocket {
   readonly connected: boolean;
   /** Sends an EVENT packet (a BINARY_EVENT when an argument holds binary data). */
   emit(event: string, ...args: unknown[]): void;
+  /**
+   * Sends an EVENT that asks the client for an acknowledgement (a BINARY_EVENT when an argument
+   * holds binary data) and resolves with every argument the client's callback was called with:
+   * for `socket.on('x', (arg, cb) => cb(1, 'two'))` that is `[1, 'two']` (socket.io's own
+   * `emitWithAck` resolves with the first argument only). Binary data arrives as `Buffer`s.
+   *
+   * Settles once. Rejects with an `AckError` (./ack-error.ts) coded 'disconnected' when the
+   * socket leaves, or has left, before the ACK. Without {@link ServerSocket.timeout} it waits
+   * as long as the socket stays connected.
+   */
+  emitWithAck(event: string, ...args: unknown[]): Promise<unknown[]>;
+  /**
+   * `socket.timeout(5000).emitWithAck('x', ...)`: the same emit with a deadline of `timeoutMs`,
+   * rejecting with `AckError` 'ack-timeout' when it passes first (a late ACK is then ignored).
+   * Throws a RangeError for a negative or non-finite `timeoutMs`.
+   */
+  timeout(timeoutMs: number): AckRequester;
   /**
    * Sends a Socket.IO packet that is already encoded as text, such as a received EVENT being
    * relayed unchanged. The caller vouches that it is a valid text packet for this namespace.

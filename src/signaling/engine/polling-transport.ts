@@ -8,7 +8,7 @@ import { answerPreflight } from './cors.js';
 import type { EngineContext } from './engine-context.js';
 import { EngineErrorCode, writeEngineError } from './engine-error.js';
 import { EngineSession } from './engine-session.js';
-import { parseEngineQuery, verifyEngineRequest } from './handshake-request.js';
+import { parseEngineQuery, verifyEngineRequest, type EngineQuery } from './handshake-request.js';
 import { endResponse, readResponseStyle, writeResponseHead, type ResponseStyle } from './response-style.js';
 import { generateId } from './socket-io-socket.js';
 
@@ -40,6 +40,13 @@ function handleHttpRequest(context: EngineContext, res: HttpResponse, req: HttpR
   const query = parseEngineQuery(req.getQuery());
   const verdict = verifyEngineRequest(query, method, false, context.sessions);
   if (!verdict.ok) {
+    if (takeTombstoneOfGet(context, method, query, verdict.code)) {
+      // The server closed this session while no GET was pending: the close packet, once.
+      writeResponseHead(res, '200 OK', style);
+      res.writeHeader('Content-Type', 'text/plain; charset=UTF-8');
+      endResponse(res, style, '1');
+      return;
+    }
     writeEngineError(res, verdict.code, style);
     return;
   }
@@ -62,6 +69,22 @@ function handleHttpRequest(context: EngineContext, res: HttpResponse, req: HttpR
   if (method === 'get') pollRequest(session, res, style);
   else if (method === 'post') dataRequest(session, res, req.getHeader('content-length'), style);
   else writeEngineError(res, EngineErrorCode.badRequest, style);
+}
+
+/** True if this is a long-poll GET for a closed session with a tombstone, which it uses up. */
+function takeTombstoneOfGet(
+  context: EngineContext,
+  method: string,
+  query: EngineQuery,
+  code: EngineErrorCode,
+): boolean {
+  return (
+    code === EngineErrorCode.unknownSid &&
+    method === 'get' &&
+    query.transport === 'polling' &&
+    query.sid !== null &&
+    context.tombstones.take(query.sid)
+  );
 }
 
 function openPollingSession(

@@ -10,6 +10,7 @@ import type { EngineSession } from './engine-session.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import type { NamespaceHandler } from './namespace-handler.js';
 import { createPollingHandler } from './polling-transport.js';
+import { PollingTombstones } from './polling-tombstones.js';
 import { createWebSocketBehavior } from './websocket-transport.js';
 
 export type { EngineOptions } from './engine-options.js';
@@ -46,6 +47,7 @@ export class ProtocolServer {
       pongQueue,
       connectQueue,
       upgradeQueue,
+      tombstones: new PollingTombstones(resolved.pingInterval + resolved.pingTimeout),
       openPacketTail: { polling: `"upgrades":["websocket"],${tail}`, websocket: `"upgrades":[],${tail}` },
     };
   }
@@ -63,7 +65,11 @@ export class ProtocolServer {
     app.any(path, createPollingHandler(this.context));
   }
 
-  /** Closes every session with 'server shutting down' and stops the timers. */
+  /**
+   * Closes every session with 'server shutting down' and stops the timers. Polling clients
+   * with no GET pending still get the close packet on their next GET (over a connection that
+   * stays open) until their tombstone expires; that one timer does not keep the process alive.
+   */
   close(): void {
     for (const session of [...this.sessions.values()]) {
       session.send({ type: 'server.close', reason: 'server shutting down' });

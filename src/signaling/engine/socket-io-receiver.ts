@@ -1,7 +1,8 @@
 /**
  * The Socket.IO side of an incoming Engine.IO message: decode, then CONNECT, DISCONNECT, EVENT
- * and ACK per namespace. Text packets take the shared-decoder fast path; a binary packet gets
- * a Decoder of its own until its attachments have arrived.
+ * and ACK (the client's answer to a server `emitWithAck`) per namespace. Text packets take the
+ * shared-decoder fast path; a binary packet gets a Decoder of its own until its attachments
+ * have arrived.
  */
 import { PacketType, type Packet } from 'socket.io-parser';
 import type { EngineSession } from './engine-session.js';
@@ -64,7 +65,7 @@ function handlePacket(session: EngineSession, packet: Packet, text: string | und
       const socket = session.sockets?.get(packet.nsp);
       if (socket === undefined) return;
       session.releaseSocket(socket);
-      socket.handler.disconnect(socket, 'client namespace disconnect');
+      socket.left('client namespace disconnect');
       return;
     }
     case PacketType.EVENT:
@@ -80,8 +81,15 @@ function handlePacket(session: EngineSession, packet: Packet, text: string | und
       socket.handler.event(socket, typeof name === 'string' ? name : String(name), args, ack, encoded);
       return;
     }
+    case PacketType.ACK:
+    case PacketType.BINARY_ACK: {
+      // The answer to a server emitWithAck; for a namespace the client left, nobody waits.
+      const socket = session.sockets?.get(packet.nsp);
+      if (socket !== undefined && packet.id !== undefined) socket.receiveAck(packet.id, packet.data as unknown[]);
+      return;
+    }
     default:
-      // ACK: the server asks no acks of clients yet. CONNECT_ERROR from a client means nothing.
+      // CONNECT_ERROR from a client means nothing.
       return;
   }
 }

@@ -1,7 +1,16 @@
 /** One Socket.IO socket: an Engine.IO session joined to one namespace. */
 import { randomBytes } from 'node:crypto';
 import { PacketType, type Packet } from 'socket.io-parser';
-import type { Ack, Handshake, NamespaceHandler, ServerSocket } from './namespace-handler.js';
+import type {
+  Ack,
+  AckRequester,
+  DisconnectReason,
+  Handshake,
+  NamespaceHandler,
+  ServerSocket,
+} from './namespace-handler.js';
+import { checkAckTimeout, scheduleAckDeadline, type AckDeadline } from './ack-deadlines.js';
+import { AckError } from './ack-error.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import { encodeSocketIoPacket } from './socket-io-codec.js';
 
@@ -20,6 +29,21 @@ export function generateId(): string {
   return randomBytes(15).toString('base64url');
 }
 
+/** An emit waiting for the client's ACK: settled once, by the ACK, its deadline or a disconnect. */
+class PendingAck implements AckDeadline {
+  constructor(
+    readonly socket: SocketIoSocket,
+    readonly id: number,
+    readonly event: string,
+    readonly resolve: (args: unknown[]) => void,
+    readonly reject: (error: AckError) => void,
+  ) {}
+
+  expire(timeoutMs: number): void {
+    this.socket.expireAck(this, timeoutMs);
+  }
+}
+
 /** The engine's {@link ServerSocket}. */
 export class SocketIoSocket implements ServerSocket {
   readonly id = generateId();
@@ -27,6 +51,10 @@ export class SocketIoSocket implements ServerSocket {
   data: unknown = undefined;
   /** Packets emitted from inside `connect()`, sent once CONNECT is acknowledged. */
   private early: (string | Buffer)[] | null = null;
+  /** The id of the next EVENT that asks for an ack; ids are never reused on a socket. */
+  private nextAckId = 0;
+  /** Emits awaiting the client's ACK, by id; null whenever none is, so idle sockets hold no map. */
+  private pendingAcks: Map<number, PendingAck> | null = null;
 
   constructor(
     private readonly carrier: SocketCarrier,
@@ -39,6 +67,71 @@ export class SocketIoSocket implements ServerSocket {
     this.sendPacket({ type: PacketType.EVENT, nsp: this.nsp, data: [event, ...args] });
   }
 
+  emitWithAck(event: string, ...args: unknown[]): Promise<unknown[]> {
+    return this.requestAck(event, args, undefined);
+  }
+
+  timeout(timeoutMs: number): AckRequester {
+    checkAckTimeout(timeoutMs);
+    return { emitWithAck: (event, ...args) => this.requestAck(event, args, timeoutMs) };
+  }
+
+  /** Acks awaited from the client right now. */
+  get pendingAckCount(): number {
+    return this.pendingAcks?.size ?? 0;
+  }
+
+  private requestAck(event: string, args: unknown[], timeoutMs: number | undefined): Promise<unknown[]> {
+    return new Promise<unknown[]>((resolve, reject) => {
+      if (!this.connected) {
+        reject(AckError.disconnected(event));
+        return;
+      }
+      const id = this.nextAckId++;
+      const pending = new PendingAck(this, id, event, resolve, reject);
+      // Registered before sending: a send that ends the session (slow consumer) rejects it.
+      (this.pendingAcks ??= new Map()).set(id, pending);
+      try {
+        this.sendPacket({ type: PacketType.EVENT, nsp: this.nsp, id, data: [event, ...args] });
+      } catch (error) {
+        // Arguments the encoder refuses (a cyclic object): nothing went out.
+        this.forgetAck(id);
+        reject(error instanceof Error ? error : new Error(String(error)));
+        return;
+      }
+      if (timeoutMs !== undefined) scheduleAckDeadline(pending, timeoutMs);
+    });
+  }
+
+  /** The client's ACK (or BINARY_ACK) for `id`; unknown, late and repeated ACKs are ignored. */
+  receiveAck(id: number, args: unknown[]): void {
+    const pending = this.pendingAcks?.get(id);
+    if (pending === undefined) return;
+    this.forgetAck(id);
+    pending.resolve(args);
+  }
+
+  /** The deadline of `pending` passed; it fails unless its ACK came first. */
+  expireAck(pending: PendingAck, timeoutMs: number): void {
+    if (this.pendingAcks?.get(pending.id) !== pending) return;
+    this.forgetAck(pending.id);
+    pending.reject(AckError.timedOut(pending.event, timeoutMs));
+  }
+
+  private failPendingAcks(reason: DisconnectReason | undefined): void {
+    const acks = this.pendingAcks;
+    this.pendingAcks = null;
+    if (acks === null) return;
+    for (const pending of acks.values()) pending.reject(AckError.disconnected(pending.event, reason));
+  }
+
+  private forgetAck(id: number): void {
+    const acks = this.pendingAcks;
+    if (acks === null) return;
+    acks.delete(id);
+    if (acks.size === 0) this.pendingAcks = null;
+  }
+
   sendEncoded(packet: string): void {
     if (!this.connected) return;
     if (this.early !== null) this.early.push(packet);
@@ -49,7 +142,21 @@ export class SocketIoSocket implements ServerSocket {
     if (!this.connected) return;
     this.sendPacket({ type: PacketType.DISCONNECT, nsp: this.nsp });
     this.carrier.releaseSocket(this);
-    this.handler.disconnect(this, 'server namespace disconnect');
+    this.left('server namespace disconnect');
+  }
+
+  /**
+   * The socket is gone (either side left the namespace, or the session ended): fails the acks
+   * still awaited, then tells the handler. Called once per socket, after it was released.
+   */
+  left(reason: DisconnectReason): void {
+    this.connected = false;
+    this.failPendingAcks(reason);
+    try {
+      this.handler.disconnect(this, reason);
+    } catch (error) {
+      console.error(`namespace ${this.nsp}: disconnect handler threw`, error);
+    }
   }
 
   /** Encodes and sends a packet; the encoder turns EVENT/ACK with binary into BINARY_*. */
@@ -83,11 +190,14 @@ export class SocketIoSocket implements ServerSocket {
       if (refusal !== undefined) {
         this.connected = false;
         this.early = null;
+        // Acks asked for inside a refused connect(): their EVENTs were never sent.
+        this.failPendingAcks(undefined);
       }
       return refusal;
     } catch (error) {
       this.connected = false;
       this.early = null;
+      this.failPendingAcks(undefined);
       console.error(`namespace ${this.nsp}: connect handler threw`, error);
       return { message: 'Internal server error' };
     }

@@ -1,0 +1,41 @@
+/**
+ * Deadlines of server-to-client acknowledgements (`socket.timeout(ms).emitWithAck(...)`).
+ *
+ * A {@link DeadlineQueue} needs one delay for all its entries, and `timeout()` takes any delay,
+ * but an application uses a handful: each distinct delay gets a queue of its own, so all the
+ * acks awaited with the same timeout share one timer instead of a `setTimeout` each. Queues
+ * left empty are dropped once there are more than a few.
+ */
+import { DeadlineQueue } from './deadline-queue.js';
+
+/** An emit waiting for its ACK, as its deadline sees it. */
+export interface AckDeadline {
+  /** Called when the deadline passed; ignores it if the ack already settled (lazy cancellation). */
+  expire(timeoutMs: number): void;
+}
+
+/** How many queues may exist before empty ones are dropped. */
+const QUEUES_KEPT = 16;
+
+const queues = new Map<number, DeadlineQueue<AckDeadline>>();
+
+/** Throws a RangeError unless `timeoutMs` is a usable ack timeout (finite, not negative). */
+export function checkAckTimeout(timeoutMs: number): void {
+  if (!Number.isFinite(timeoutMs) || timeoutMs < 0) {
+    throw new RangeError(`Ack timeout must be a finite number of milliseconds >= 0, got ${timeoutMs}.`);
+  }
+}
+
+/** Calls `pending.expire(timeoutMs)` once `timeoutMs` has passed. */
+export function scheduleAckDeadline(pending: AckDeadline, timeoutMs: number): void {
+  let queue = queues.get(timeoutMs);
+  if (queue === undefined) {
+    if (queues.size >= QUEUES_KEPT) {
+      // An empty queue has no timer armed: dropping it loses nothing.
+      for (const [delay, idle] of queues) if (idle.size === 0) queues.delete(delay);
+    }
+    queue = new DeadlineQueue<AckDeadline>(timeoutMs, (item) => item.expire(timeoutMs));
+    queues.set(timeoutMs, queue);
+  }
+  queue.schedule(pending);
+}
