@@ -1,11 +1,11 @@
 /**
  * The web app in real headless Firefox (Debian's firefox-esr, driven by puppeteer-core over
  * WebDriver BiDi) against a real Parley: calls between Firefox and Chromium, each one joining
- * first, and between two Firefox tabs, with video both ways and chat over the data channel.
+ * first, and between two Firefox windows, with video both ways and chat over the data channel.
  *
  * Each side of a call is checked the same way, whatever the browser: the remote video has a size,
  * the page's own RTCPeerConnection (recorded by RECORD_PEER_CONNECTIONS) reports inbound video
- * bytes rising, and the video element decodes new frames (`getVideoPlaybackQuality()`).
+ * bytes rising, and the video element presents new frames (`requestVideoFrameCallback`).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser as ChromiumBrowser, BrowserContext, Page as ChromiumPage } from 'playwright-core';
@@ -38,16 +38,36 @@ afterAll(async () => {
   await app?.remove();
 });
 
-/** What a remote video element shows: its size and how many frames it has decoded. */
+/** What a remote video element shows: its size and how many frames it has presented. */
 interface RemoteVideo {
   readonly width: number;
   readonly frames: number;
 }
 
-/** Reads the remote video in the page (runs inside the page, in either browser). */
+/**
+ * Reads the remote video in the page (runs inside the page, in either browser). The first call
+ * starts counting the frames the element presents with `requestVideoFrameCallback`, which both
+ * browsers implement; `getVideoPlaybackQuality()` would not do, as Firefox reports 0 frames for
+ * a MediaStream source.
+ */
 function readRemoteVideo(): RemoteVideo {
   const video = document.querySelector<HTMLVideoElement>('[data-testid="remote-video"]');
-  return { width: video?.videoWidth ?? 0, frames: video?.getVideoPlaybackQuality().totalVideoFrames ?? 0 };
+  const counter = window as typeof window & { parleyTestFrames?: number };
+  if (video !== null && counter.parleyTestFrames === undefined) {
+    counter.parleyTestFrames = 0;
+    const count = () => {
+      counter.parleyTestFrames = (counter.parleyTestFrames ?? 0) + 1;
+      video.requestVideoFrameCallback(count);
+    };
+    video.requestVideoFrameCallback(count);
+  }
+  return { width: video?.videoWidth ?? 0, frames: counter.parleyTestFrames ?? 0 };
+}
+
+/** The texts of the chat lines by `author` (`me`, `peer` or `system`); runs inside the page. */
+function readChatLines(author: string): string[] {
+  const lines = document.querySelectorAll(`[data-testid="chat-log"] [data-author="${author}"] .text`);
+  return [...lines].map((line) => line.textContent ?? '');
 }
 
 /** One side of a call, in either browser: what the test reads and does through the page. */
@@ -56,6 +76,7 @@ interface Tab {
   attribute(testId: string, name: string): Promise<string | null>;
   text(testId: string): Promise<string>;
   remoteVideo(): Promise<RemoteVideo>;
+  chatLines(author: string): Promise<string[]>;
   inboundVideoBytes(): Promise<number>;
   sendChat(text: string): Promise<void>;
   close(): Promise<void>;
@@ -67,6 +88,7 @@ function chromiumTab(page: ChromiumPage, name: string): Tab {
     attribute: (testId, attribute) => page.getByTestId(testId).getAttribute(attribute),
     text: async (testId) => (await page.getByTestId(testId).textContent()) ?? '',
     remoteVideo: () => page.evaluate(readRemoteVideo),
+    chatLines: (author) => page.evaluate(readChatLines, author),
     inboundVideoBytes: () => inboundVideoBytes(page, CURRENT_PC),
     async sendChat(text) {
       await page.getByTestId('chat-input').fill(text);
@@ -84,6 +106,7 @@ function firefoxTab(page: FirefoxPage, name: string): Tab {
       page.$eval(selector(testId), (element, attributeName) => element.getAttribute(attributeName), attribute),
     text: (testId) => page.$eval(selector(testId), (element) => element.textContent ?? ''),
     remoteVideo: () => page.evaluate(readRemoteVideo),
+    chatLines: (author) => page.evaluate(readChatLines, author),
     inboundVideoBytes: () => firefoxInboundVideoBytes(page),
     async sendChat(text) {
       await page.locator(selector('chat-input')).fill(text);
@@ -107,13 +130,18 @@ async function expectInCall(tab: Tab): Promise<void> {
     .poll(() => tab.attribute('call-state', 'data-status'), { timeout: TIMEOUT, message: `call status in ${tab.name}` })
     .toBe('connected');
   expect(await tab.text('call-state')).toBe('In call');
-  expect(await tab.attribute('call-state', 'data-state')).toContain('connection.connected');
+  await expect
+    .poll(() => tab.attribute('call-state', 'data-state'), { timeout: TIMEOUT, message: `raw state in ${tab.name}` })
+    .toContain('connection.connected');
 }
 
-/** Waits until the tab plays the other side's video: a size, inbound video bytes rising, frames decoded. */
+/** Waits until the tab plays the other side's video: a size, inbound video bytes rising, frames presented. */
 async function expectPlayingRemoteVideo(tab: Tab): Promise<void> {
   await expect
-    .poll(async () => (await tab.remoteVideo()).width, { timeout: TIMEOUT, message: `remote video size in ${tab.name}` })
+    .poll(async () => (await tab.remoteVideo()).width, {
+      timeout: TIMEOUT,
+      message: `remote video size in ${tab.name}`,
+    })
     .toBeGreaterThan(0);
   const bytes = await tab.inboundVideoBytes();
   const { frames } = await tab.remoteVideo();
@@ -123,16 +151,18 @@ async function expectPlayingRemoteVideo(tab: Tab): Promise<void> {
   await expect
     .poll(async () => (await tab.remoteVideo()).frames, {
       timeout: TIMEOUT,
-      message: `decoded remote video frames in ${tab.name}`,
+      message: `presented remote video frames in ${tab.name}`,
     })
     .toBeGreaterThan(frames + 10);
 }
 
-/** Sends `text` from one tab and waits until the other shows it as the peer's. */
+/** Sends `text` from one tab over the data channel and waits until the other shows it as the peer's. */
 async function expectChat(from: Tab, to: Tab, text: string): Promise<void> {
   await from.sendChat(text);
+  // Shown as ours only if the channel took it (else the app says "Not sent").
+  expect(await from.chatLines('me')).toContain(text);
   await expect
-    .poll(() => to.text('chat-log'), { timeout: TIMEOUT, message: `chat from ${from.name} in ${to.name}` })
+    .poll(() => to.chatLines('peer'), { timeout: TIMEOUT, message: `chat from ${from.name} in ${to.name}` })
     .toContain(text);
 }
 
@@ -145,7 +175,7 @@ async function expectCall(first: Tab, second: Tab): Promise<void> {
 }
 
 describe('the web app in Firefox', () => {
-  it('calls from Firefox to Chromium joining second, with video and chat both ways', async () => {
+  it('calls between Firefox, joining first, and Chromium, with video and chat both ways', async () => {
     const url = `${parley.url}/?room=firefox-first`;
     const first = await openFirefoxTab(url);
     const second = await openChromiumTab(url);
@@ -157,7 +187,7 @@ describe('the web app in Firefox', () => {
     }
   }, 180_000);
 
-  it('calls from Chromium to Firefox joining second, with video and chat both ways', async () => {
+  it('calls between Chromium, joining first, and Firefox, with video and chat both ways', async () => {
     const url = `${parley.url}/?room=chromium-first`;
     const first = await openChromiumTab(url);
     const second = await openFirefoxTab(url);
@@ -169,10 +199,10 @@ describe('the web app in Firefox', () => {
     }
   }, 180_000);
 
-  it('calls between two Firefox tabs, each playing the other’s video, and chats', async () => {
+  it('calls between two Firefox windows, each playing the other’s video, and chats', async () => {
     const url = `${parley.url}/?room=firefox-both`;
-    const first = await openFirefoxTab(url, 'Firefox tab 1');
-    const second = await openFirefoxTab(url, 'Firefox tab 2');
+    const first = await openFirefoxTab(url, 'Firefox window 1');
+    const second = await openFirefoxTab(url, 'Firefox window 2');
     try {
       await expectCall(first, second);
     } finally {

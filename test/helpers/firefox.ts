@@ -10,23 +10,22 @@ import { CURRENT_PC, RECORD_PEER_CONNECTIONS } from './app.js';
 export const FIREFOX_PATH = '/usr/bin/firefox-esr';
 
 /**
- * Prefs for calls between tabs on one machine with no network beyond loopback
- * (https://searchfox.org/mozilla-esr140/source/modules/libpref/init/StaticPrefList.yaml).
+ * Prefs for calls between pages on one machine
+ * (https://searchfox.org/mozilla-central/source/modules/libpref/init/StaticPrefList.yaml).
+ * Puppeteer adds its own prefs for automation (no updates, no first-run pages, no telemetry).
  */
 export const FIREFOX_WEBRTC_PREFS: Readonly<Record<string, unknown>> = {
   // A generated video (colour frames with a timestamp) and a tone instead of real devices, and no prompt.
   'media.navigator.streams.fake': true,
   'media.navigator.permission.disabled': true,
-  // Gather 127.0.0.1 host candidates (off by default), so tabs on one machine reach each other
-  // and a TURN server on 127.0.0.1 can be used.
+  // Gather 127.0.0.1 host candidates (off by default): needed where loopback is the only
+  // interface, and to reach a TURN server on 127.0.0.1.
   'media.peerconnection.ice.loopback': true,
   // Real host addresses instead of mDNS `.local` names: nothing on this machine answers mDNS.
   'media.peerconnection.ice.obfuscate_host_addresses': false,
-  // Remote video with sound plays without a user gesture (0 = allowed) ...
+  // Remote video with sound plays without a user gesture (0 = allowed), also in a page that
+  // captures nothing (Firefox lets capturing pages autoplay anyway).
   'media.autoplay.default': 0,
-  // ... also in a tab that is not the selected one: otherwise Firefox holds back playback of
-  // media in background tabs until the tab is shown, and only one of two tabs ever plays.
-  'media.block-autoplay-until-in-foreground': false,
 };
 
 /** Launches headless Firefox with fake media; `extraPrefs` are added to (and override) the WebRTC prefs. */
@@ -35,16 +34,20 @@ export function launchFirefox(extraPrefs: Readonly<Record<string, unknown>> = {}
     browser: 'firefox',
     executablePath: FIREFOX_PATH,
     headless: true,
+    // Starting takes a few seconds; much longer on a loaded 2-core machine.
+    timeout: 90_000,
     extraPrefsFirefox: { ...FIREFOX_WEBRTC_PREFS, ...extraPrefs },
   });
 }
 
 /**
- * A new Firefox tab that records its peer connections (as `openApp` in app.ts does for
- * Chromium), opened at `url`.
+ * A new Firefox page that records its peer connections (as `openApp` in app.ts does for
+ * Chromium), opened at `url`. Each page gets a window of its own, as two people in a call each
+ * look at their own: Firefox does not paint a tab that is not the selected one in its window, so
+ * a second tab in the same window would hide the first one's video frames.
  */
 export async function openAppInFirefox(browser: Browser, url: string): Promise<Page> {
-  const page = await browser.newPage();
+  const page = await browser.newPage({ type: 'window' });
   await page.evaluateOnNewDocument(RECORD_PEER_CONNECTIONS);
   page.on('pageerror', (error) => console.error(`[firefox page error] ${String(error)}`));
   await page.goto(url);
