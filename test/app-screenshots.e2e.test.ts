@@ -3,8 +3,13 @@
  * window, and a phone-sized (390x844) touch screen, with the chat sheet open too. The test also
  * checks the phone layout: the remote video fills the screen, the local video is a small overlay
  * and every control is inside the viewport.
+ *
+ * The pictures go to docs/screenshots only with PARLEY_UPDATE_SCREENSHOTS=1 (so a test run does not
+ * dirty the working tree); otherwise to a temporary directory. They are taken either way.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
@@ -13,7 +18,10 @@ import { startTestServer } from './helpers/parley.js';
 import { buildApp, expectRemoteVideoFlowing, openApp, waitForStatus } from './helpers/app.js';
 import type { RunningParleyServer } from '../src/signaling/parley-server.js';
 
-const screenshots = fileURLToPath(new URL('../docs/screenshots/', import.meta.url));
+const screenshots =
+  process.env['PARLEY_UPDATE_SCREENSHOTS'] === '1'
+    ? fileURLToPath(new URL('../docs/screenshots/', import.meta.url))
+    : join(mkdtempSync(join(tmpdir(), 'parley-screenshots-')), '/');
 
 let app: Awaited<ReturnType<typeof buildApp>>;
 let parley: RunningParleyServer;
