@@ -10,7 +10,7 @@ import {
 let test: TestEngine;
 beforeAll(async () => {
   test = await startEngine(
-    { pingInterval: 5000, pingTimeout: 4000, maxPayload: 5000, corsOrigins: ['https://app.example'] },
+    { pingInterval: 5000, pingTimeout: 4000, maxPayload: 5000, allowedOrigins: ['https://app.example'] },
     { '/': echoNamespace() },
   );
 });
@@ -66,12 +66,14 @@ describe('Engine.IO handshake', () => {
     expect(preflight.headers.get('access-control-allow-headers')).toBe('content-type');
   });
 
-  it('gives a foreign origin no CORS headers and a 403 preflight', async () => {
+  it('refuses a foreign origin with 403, no CORS headers and no session, preflight included', async () => {
     const origin = 'https://evil.example';
+    const sessionsBefore = test.engine.sessionCount;
     const response = await fetch(test.engineUrl('transport=polling'), { headers: { origin } });
-    expect(response.status).toBe(200);
+    expect(response.status).toBe(403);
     expect(response.headers.get('access-control-allow-origin')).toBeNull();
-    await response.text();
+    expect(await response.json()).toEqual({ code: 4, message: 'Origin not allowed' });
+    expect(test.engine.sessionCount).toBe(sessionsBefore);
     const preflight = await fetch(test.engineUrl('transport=polling'), { method: 'OPTIONS', headers: { origin } });
     expect(preflight.status).toBe(403);
   });

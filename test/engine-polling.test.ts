@@ -1,3 +1,4 @@
+import { SimulatedClock } from 'xstate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   echoNamespace,
@@ -123,7 +124,7 @@ describe('HTTP long-polling: a session the server closes while no GET is pending
 
 describe('PollingTombstones', () => {
   it('keeps at most its capacity, dropping the oldest first, and answers each sid once', () => {
-    const tombstones = new PollingTombstones(60_000, 2);
+    const tombstones = new PollingTombstones(60_000, new SimulatedClock(), 2);
     tombstones.add('a');
     tombstones.add('b');
     tombstones.add('c');

@@ -26,8 +26,8 @@ function run(events: EngineSessionEvent[]): { snapshot: Snapshot; actions: strin
 describe('engine session machine', () => {
   it('opens over polling with the open packet and the timers', () => {
     const { snapshot, actions } = run([{ type: 'transport.open', transport: 'polling' }]);
-    expect(snapshot.value).toEqual({ open: 'polling' });
-    expect(actions).toEqual(['sendOpenPacket', 'startTimers']);
+    expect(snapshot.value).toEqual({ open: { transport: 'polling', heartbeat: 'resting' } });
+    expect(actions).toEqual(['sendOpenPacket', 'schedulePing']);
   });
 
   it('opens straight over a WebSocket', () => {
@@ -43,10 +43,10 @@ describe('engine session machine', () => {
       { type: 'transport.upgradeProbe' },
       { type: 'transport.upgrade' },
     ]);
-    expect(snapshot.value).toEqual({ open: 'websocket' });
+    expect(activeTransportOf(snapshot.value)).toBe('websocket');
     expect(actions).toEqual([
       'sendOpenPacket',
-      'startTimers',
+      'schedulePing',
       'holdProbe',
       'answerProbe',
       'flushPollWithNoop',
@@ -61,7 +61,7 @@ describe('engine session machine', () => {
       { type: 'transport.upgradeProbe' },
       { type: 'upgrade.timeout' },
     ]);
-    expect(snapshot.value).toEqual({ open: 'polling' });
+    expect(activeTransportOf(snapshot.value)).toBe('polling');
     expect(actions.at(-1)).toBe('dropProbe');
   });
 
@@ -70,16 +70,44 @@ describe('engine session machine', () => {
       { type: 'transport.open', transport: 'websocket' },
       { type: 'transport.upgradeStart' },
     ]);
-    expect(snapshot.value).toEqual({ open: 'websocket' });
+    expect(activeTransportOf(snapshot.value)).toBe('websocket');
     expect(actions).not.toContain('holdProbe');
+  });
+
+  it('counts a pong only once its ping could have been read', () => {
+    const { snapshot, actions } = run([
+      { type: 'transport.open', transport: 'polling' },
+      { type: 'client.pong' }, // nothing asked for it
+      { type: 'heartbeat.due' },
+      { type: 'client.pong' }, // the ping still waits for a GET: a blind pong
+      { type: 'transport.pingDelivered' },
+      { type: 'client.pong' },
+    ]);
+    expect(snapshot.value).toEqual({ open: { transport: 'polling', heartbeat: 'resting' } });
+    expect(actions).toEqual(['sendOpenPacket', 'schedulePing', 'sendPing', 'schedulePing']);
+  });
+
+  it('times out a ping that was never read, whatever pongs came', () => {
+    const { snapshot, actions } = run([
+      { type: 'transport.open', transport: 'polling' },
+      { type: 'heartbeat.due' },
+      { type: 'client.pong' },
+      { type: 'heartbeat.timeout' },
+    ]);
+    expect(snapshot.status).toBe('done');
+    expect(actions.at(-1)).toBe('closeSession:ping timeout');
   });
 
   it.each([
     [{ type: 'heartbeat.timeout' } as const, 'ping timeout'],
     [{ type: 'connect.timeout' } as const, 'connect timeout'],
     [{ type: 'client.close' } as const, 'transport close'],
-    [{ type: 'protocol.error' } as const, 'parse error'],
-    [{ type: 'transport.close', reason: 'payload too large' } as const, 'payload too large'],
+    [{ type: 'client.fault', reason: 'parse error' } as const, 'parse error'],
+    [{ type: 'client.fault', reason: 'payload too large' } as const, 'payload too large'],
+    [{ type: 'client.fault', reason: 'limit exceeded' } as const, 'limit exceeded'],
+    [{ type: 'client.fault', reason: 'rate limited' } as const, 'rate limited'],
+    [{ type: 'client.fault', reason: 'slow consumer' } as const, 'slow consumer'],
+    [{ type: 'transport.close', reason: 'transport error' } as const, 'transport error'],
     [{ type: 'server.close', reason: 'server shutting down' } as const, 'server shutting down'],
   ])('closes once on %o with reason %s, and ignores everything after', (event, reason) => {
     const { snapshot, actions } = run([
@@ -102,6 +130,9 @@ describe('engine session machine', () => {
         { type: 'transport.upgrade' },
         { type: 'transport.upgradeFail' },
         { type: 'upgrade.timeout' },
+        { type: 'heartbeat.due' },
+        { type: 'transport.pingDelivered' },
+        { type: 'client.pong' },
         { type: 'heartbeat.timeout' },
         { type: 'client.close' },
       ],
@@ -123,10 +154,12 @@ describe('engine session machine', () => {
     expect(reached).toEqual(
       new Set([
         '"handshaking"',
-        '{"open":"polling"}',
-        '{"open":"websocket"}',
-        '{"open":{"upgrading":"awaitingProbe"}}',
-        '{"open":{"upgrading":"probed"}}',
+        ...['resting', 'pingSent', 'awaitingPong'].flatMap((heartbeat) => [
+          `{"open":{"transport":"polling","heartbeat":"${heartbeat}"}}`,
+          `{"open":{"transport":"websocket","heartbeat":"${heartbeat}"}}`,
+          `{"open":{"transport":{"upgrading":"awaitingProbe"},"heartbeat":"${heartbeat}"}}`,
+          `{"open":{"transport":{"upgrading":"probed"},"heartbeat":"${heartbeat}"}}`,
+        ]),
         '"closed"',
       ]),
     );

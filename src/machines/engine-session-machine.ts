@@ -1,8 +1,14 @@
 /**
  * The lifecycle of one Engine.IO session: which transport carries it, the polling → WebSocket
- * upgrade, and every way it can end. Pure: no timers, no sockets. The protocol engine keeps
- * only the snapshot per session, advances it with xstate's `transition()` and executes the
- * returned actions by `type` (see src/signaling/engine/engine-session.ts).
+ * upgrade, the heartbeat, and every way it can end. Pure: no timers, no sockets. The protocol
+ * engine keeps only the snapshot per session and executes the returned actions through a typed
+ * record (see src/signaling/engine/engine-session.ts).
+ *
+ * Two regions run in parallel while the session is open:
+ * - `transport`: polling, upgrading (awaiting the probe, probed) or websocket;
+ * - `heartbeat`: resting until a ping is due, then `pingSent` (written, maybe still queued for a
+ *   GET that has not come) and `awaitingPong` once the client can have read it. A pong counts
+ *   only then: a polling client that POSTs pongs without ever reading is not alive.
  *
  * Per-message traffic never goes through this machine; only lifecycle events do.
  * Protocol: https://github.com/socketio/engine.io-protocol (v4).
@@ -12,20 +18,15 @@ import { setup } from 'xstate';
 /** The two Engine.IO transports a session can run on. */
 export type EngineTransportName = 'polling' | 'websocket';
 
+/** How a transport went away underneath the session, as its connection reports it. */
+export type TransportFailure = 'transport close' | 'transport error';
+
+/** How a client broke the protocol or a limit; the engine closes it for that. */
+export type ClientFault = 'parse error' | 'payload too large' | 'slow consumer' | 'limit exceeded' | 'rate limited';
+
 /** Why a session ended, as the engine reports it (finer than socket.io's disconnect reasons). */
 export type EngineCloseReason =
-  | 'transport close'
-  | 'transport error'
-  | 'ping timeout'
-  | 'parse error'
-  | 'payload too large'
-  | 'slow consumer'
-  | 'connect timeout'
-  | 'forced close'
-  | 'server shutting down';
-
-/** The reasons that come from a transport going away underneath the session. */
-export type TransportFailure = 'transport close' | 'transport error' | 'payload too large' | 'slow consumer';
+  TransportFailure | ClientFault | 'ping timeout' | 'connect timeout' | 'forced close' | 'server shutting down';
 
 /** Lifecycle events, named by source. */
 export type EngineSessionEvent =
@@ -35,11 +36,14 @@ export type EngineSessionEvent =
   | { type: 'transport.upgrade' }
   | { type: 'transport.upgradeFail' }
   | { type: 'upgrade.timeout' }
+  | { type: 'heartbeat.due' }
+  | { type: 'transport.pingDelivered' }
+  | { type: 'client.pong' }
   | { type: 'heartbeat.timeout' }
   | { type: 'connect.timeout' }
   | { type: 'transport.close'; reason: TransportFailure }
   | { type: 'client.close' }
-  | { type: 'protocol.error' }
+  | { type: 'client.fault'; reason: ClientFault }
   | { type: 'server.close'; reason: 'forced close' | 'server shutting down' };
 
 /** Parameters of the `closeSession` effect. */
@@ -48,11 +52,23 @@ export interface CloseParams {
 }
 
 /**
- * Effects, named here and supplied by the engine. The stubs do nothing: the engine runs the
- * machine with the pure `transition()` and executes actions by `type` itself.
+ * Effects, named here and supplied by the engine, which runs the machine with pure transitions
+ * and executes the returned actions itself. The stubs do nothing.
  */
 function effect(): void {}
 function closeEffect(_: unknown, _params: CloseParams): void {}
+
+/** The names of the machine's effects, for the engine's typed record of implementations. */
+export type EngineSessionAction =
+  | 'sendOpenPacket'
+  | 'schedulePing'
+  | 'sendPing'
+  | 'holdProbe'
+  | 'answerProbe'
+  | 'flushPollWithNoop'
+  | 'switchToWebSocket'
+  | 'dropProbe'
+  | 'closeSession';
 
 /** The Engine.IO session statechart. */
 export const engineSessionMachine = setup({
@@ -62,9 +78,11 @@ export const engineSessionMachine = setup({
   actions: {
     /** Send the open packet `0{sid,upgrades,...}` on the transport that handshook. */
     sendOpenPacket: effect,
-    /** Put the session in the ping queue and the connect-timeout queue. */
-    startTimers: effect,
-    /** Keep the probing WebSocket beside polling and put it in the upgrade-timeout queue. */
+    /** Schedule the next ping `pingInterval` from now. */
+    schedulePing: effect,
+    /** Write a ping to the transport and start waiting `pingTimeout` for its pong. */
+    sendPing: effect,
+    /** Keep the probing WebSocket beside polling and start the upgrade deadline. */
     holdProbe: effect,
     /** Answer `2probe` with `3probe` on the probing WebSocket. */
     answerProbe: effect,
@@ -76,7 +94,7 @@ export const engineSessionMachine = setup({
     dropProbe: effect,
     /** End the session: disconnect its sockets, close its transports, forget it. */
     closeSession: closeEffect,
-  },
+  } satisfies Record<EngineSessionAction, unknown>,
 }).createMachine({
   id: 'engineSession',
   initial: 'handshaking',
@@ -86,44 +104,66 @@ export const engineSessionMachine = setup({
         'transport.open': [
           {
             guard: ({ event }) => event.transport === 'websocket',
-            target: 'open.websocket',
-            actions: ['sendOpenPacket', 'startTimers'],
+            target: ['open.transport.websocket', 'open.heartbeat.resting'],
+            actions: ['sendOpenPacket', 'schedulePing'],
           },
-          { target: 'open.polling', actions: ['sendOpenPacket', 'startTimers'] },
+          { target: 'open', actions: ['sendOpenPacket', 'schedulePing'] },
         ],
       },
     },
     open: {
-      initial: 'polling',
+      type: 'parallel',
       states: {
-        polling: {
-          on: {
-            'transport.upgradeStart': { target: 'upgrading', actions: 'holdProbe' },
-          },
-        },
-        upgrading: {
-          initial: 'awaitingProbe',
+        transport: {
+          initial: 'polling',
           states: {
-            awaitingProbe: {
+            polling: {
               on: {
-                'transport.upgradeProbe': {
-                  target: 'probed',
-                  actions: ['answerProbe', 'flushPollWithNoop'],
+                'transport.upgradeStart': { target: 'upgrading', actions: 'holdProbe' },
+              },
+            },
+            upgrading: {
+              initial: 'awaitingProbe',
+              states: {
+                awaitingProbe: {
+                  on: {
+                    'transport.upgradeProbe': {
+                      target: 'probed',
+                      actions: ['answerProbe', 'flushPollWithNoop'],
+                    },
+                  },
+                },
+                probed: {
+                  on: {
+                    'transport.upgrade': {
+                      target: '#engineSession.open.transport.websocket',
+                      actions: 'switchToWebSocket',
+                    },
+                  },
                 },
               },
-            },
-            probed: {
               on: {
-                'transport.upgrade': { target: '#engineSession.open.websocket', actions: 'switchToWebSocket' },
+                'transport.upgradeFail': { target: 'polling', actions: 'dropProbe' },
+                'upgrade.timeout': { target: 'polling', actions: 'dropProbe' },
               },
             },
-          },
-          on: {
-            'transport.upgradeFail': { target: 'polling', actions: 'dropProbe' },
-            'upgrade.timeout': { target: 'polling', actions: 'dropProbe' },
+            websocket: {},
           },
         },
-        websocket: {},
+        heartbeat: {
+          initial: 'resting',
+          states: {
+            resting: {
+              on: { 'heartbeat.due': { target: 'pingSent', actions: 'sendPing' } },
+            },
+            pingSent: {
+              on: { 'transport.pingDelivered': 'awaitingPong' },
+            },
+            awaitingPong: {
+              on: { 'client.pong': { target: 'resting', actions: 'schedulePing' } },
+            },
+          },
+        },
       },
       on: {
         'heartbeat.timeout': {
@@ -142,9 +182,9 @@ export const engineSessionMachine = setup({
           target: 'closed',
           actions: { type: 'closeSession', params: { reason: 'transport close' } },
         },
-        'protocol.error': {
+        'client.fault': {
           target: 'closed',
-          actions: { type: 'closeSession', params: { reason: 'parse error' } },
+          actions: { type: 'closeSession', params: ({ event }) => ({ reason: event.reason }) },
         },
         'server.close': {
           target: 'closed',
@@ -159,7 +199,7 @@ export const engineSessionMachine = setup({
 /** The session's transport as its snapshot value says, or undefined once closed. */
 export function activeTransportOf(value: unknown): 'polling' | 'upgrading' | 'websocket' | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
-  const open = (value as { open?: unknown }).open;
-  if (open === 'polling' || open === 'websocket') return open;
-  return open === undefined ? undefined : 'upgrading';
+  const transport = (value as { open?: { transport?: unknown } }).open?.transport;
+  if (transport === 'polling' || transport === 'websocket') return transport;
+  return transport === undefined ? undefined : 'upgrading';
 }

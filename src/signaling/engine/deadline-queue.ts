@@ -1,84 +1,83 @@
 /**
- * A FIFO of deadlines that all share one delay, driven by a single timer.
+ * A FIFO of deadlines that all share one delay, driven by a single timer of an injected clock.
  *
  * Because the delay is constant, deadlines scheduled in order expire in order: the queue is
  * sorted by construction and only its head needs a timer. Tens of thousands of sessions cost
- * one `setTimeout`, not one each. Entries are never removed early: the owner keeps the
- * ticket of its live entry and ignores an expiry whose ticket is stale (lazy cancellation).
- * Storage is three parallel arrays with a head index, so scheduling allocates nothing.
+ * one timer, not one each. A cancelled deadline stays in the queue and is skipped when it comes
+ * due (lazy cancellation), so cancelling is O(1).
  */
+import type { EngineClock } from './clock.js';
 
-/** Called for each expired entry with the ticket and due time it was scheduled with. */
-export type DeadlineExpired<T> = (item: T, ticket: number, dueAt: number) => void;
+/** One scheduled expiry; `cancel()` makes it never fire. */
+export class Deadline<T> {
+  cancelled = false;
 
-/** Milliseconds on a monotonic clock shared by every queue. */
-export function monotonicNow(): number {
-  return performance.now();
+  constructor(
+    readonly item: T,
+    /** When it fires, on the clock's scale. */
+    readonly dueAt: number,
+  ) {}
+
+  cancel(): void {
+    this.cancelled = true;
+  }
 }
-
-let nextTicket = 1;
 
 /** One delay, many deadlines, one timer. */
 export class DeadlineQueue<T> {
-  private items: (T | undefined)[] = [];
-  private dueTimes: number[] = [];
-  private tickets: number[] = [];
+  private entries: Deadline<T>[] = [];
   private head = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: unknown = undefined;
   private timerDueAt = 0;
 
   constructor(
     /** The delay every deadline in this queue has. */
     readonly delay: number,
-    private readonly onExpired: DeadlineExpired<T>,
+    private readonly clock: EngineClock,
+    private readonly onExpired: (item: T, deadline: Deadline<T>) => void,
   ) {}
 
-  /** Entries waiting, stale ones included. */
+  /** Entries waiting, cancelled ones included. */
   get size(): number {
-    return this.items.length - this.head;
+    return this.entries.length - this.head;
   }
 
   /**
-   * Schedules `item` to expire `delay` ms after `from` (default now) and returns its ticket.
-   * `from` must not go backwards between calls, which keeps the queue sorted.
+   * Schedules `item` to expire `delay` ms after `from` (default now). `from` must not go
+   * backwards between calls, which keeps the queue sorted.
    */
-  schedule(item: T, from: number = monotonicNow()): number {
-    const ticket = nextTicket++;
-    this.items.push(item);
-    this.dueTimes.push(from + this.delay);
-    this.tickets.push(ticket);
+  schedule(item: T, from: number = this.clock.now()): Deadline<T> {
+    const deadline = new Deadline(item, from + this.delay);
+    this.entries.push(deadline);
     if (this.timer === undefined) this.arm();
-    return ticket;
+    return deadline;
   }
 
   /** Drops every entry and the timer. */
   clear(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
-    this.items = [];
-    this.dueTimes = [];
-    this.tickets = [];
+    this.entries = [];
     this.head = 0;
   }
 
   private arm(): void {
-    if (this.head >= this.items.length) return;
-    const dueAt = this.dueTimes[this.head];
+    if (this.head >= this.entries.length) return;
+    const dueAt = this.entries[this.head].dueAt;
     this.timerDueAt = dueAt;
-    this.timer = setTimeout(this.expire, Math.max(0, Math.ceil(dueAt - monotonicNow())));
-    // A deadline must never keep the process alive on its own.
-    this.timer.unref();
+    this.timer = this.clock.setTimeout(this.expire, Math.max(0, Math.ceil(dueAt - this.clock.now())));
   }
 
   private readonly expire = (): void => {
     this.timer = undefined;
-    const now = Math.max(monotonicNow(), this.timerDueAt);
-    while (this.head < this.items.length && this.dueTimes[this.head] <= now) {
-      const index = this.head++;
-      const item = this.items[index] as T;
-      this.items[index] = undefined;
+    const now = Math.max(this.clock.now(), this.timerDueAt);
+    while (this.head < this.entries.length && this.entries[this.head].dueAt <= now) {
+      const deadline = this.entries[this.head];
+      this.entries[this.head++] = undefined as never;
+      if (deadline.cancelled) continue;
+      deadline.cancelled = true;
       try {
-        this.onExpired(item, this.tickets[index], this.dueTimes[index]);
+        this.onExpired(deadline.item, deadline);
       } catch (error) {
         // An owner's bug must not stall every later deadline; report and carry on.
         queueMicrotask(() => {
@@ -91,13 +90,11 @@ export class DeadlineQueue<T> {
   };
 
   private compact(): void {
-    if (this.head === this.items.length) {
-      this.items.length = this.dueTimes.length = this.tickets.length = 0;
+    if (this.head === this.entries.length) {
+      this.entries.length = 0;
       this.head = 0;
-    } else if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.dueTimes = this.dueTimes.slice(this.head);
-      this.tickets = this.tickets.slice(this.head);
+    } else if (this.head > 1024 && this.head * 2 > this.entries.length) {
+      this.entries = this.entries.slice(this.head);
       this.head = 0;
     }
   }

@@ -1,7 +1,15 @@
-/** Options of the protocol engine and their defaults (engine.io's own defaults). */
+/**
+ * Options of the protocol engine and their defaults. Timing follows engine.io's defaults; every
+ * per-client resource has a bound (docs/security.md lists them with the reasoning behind each).
+ */
 import type { EngineCloseReason } from '../../machines/engine-session-machine.js';
+import { systemClock, type EngineClock } from './clock.js';
+import { silentLog, type EngineLog } from './engine-log.js';
 
-/** Configuration of a {@link ProtocolServer}. */
+/** Which page origins may talk to the engine (see {@link EngineOptions.allowedOrigins}). */
+export type AllowedOrigins = readonly string[] | '*';
+
+/** Configuration of a {@link ProtocolServer}. Every field has a default. */
 export interface EngineOptions {
   /** URL path the engine answers on; default '/socket.io/'. */
   path?: string;
@@ -15,34 +23,98 @@ export interface EngineOptions {
   connectTimeout?: number;
   /** Bytes: HTTP body and WebSocket frame limit, advertised in the handshake; default 1_000_000. */
   maxPayload?: number;
-  /** Origins allowed to poll cross-origin; default none (same-origin only). */
-  corsOrigins?: readonly string[] | '*';
+
+  /**
+   * Page origins allowed to connect, on WebSocket upgrades and polling alike. A request without
+   * an `Origin` header does not come from a browser page and always passes. Besides this list,
+   * the server's own origin (the request's `Host`) and loopback origins always pass. `'*'`
+   * allows every origin (CORS then answers `*`, never with credentials). Default: none besides
+   * those.
+   */
+  allowedOrigins?: AllowedOrigins;
+
+  /** Bytes queued for one client (either transport) before it is cut as a slow consumer; default 1 MiB. */
+  maxBufferedBytes?: number;
+  /** Attachments one binary packet may announce; default 10. */
+  maxAttachments?: number;
+  /** Bytes of all attachments of one binary packet; default 1_000_000. */
+  maxAttachmentBytes?: number;
+  /** ms for all attachments of a binary packet to arrive after its header; default 10000. */
+  attachmentTimeout?: number;
+  /** POST bodies being received at once, server-wide; more get 503; default 256. */
+  maxConcurrentBodies?: number;
+  /** ms a POST body may take to arrive; default 10000. */
+  bodyTimeout?: number;
+  /** Characters of an event name; default 128. */
+  maxEventNameLength?: number;
+  /** Largest ack id a client may use; default 2^31 - 1. */
+  maxAckId?: number;
+  /** Nesting depth of an event's arguments (arrays and objects); default 32. */
+  maxDepth?: number;
+  /** WebSocket connections plus pending long-poll requests from one address; default 100. */
+  maxConnectionsPerAddress?: number;
+  /** WebSocket connections plus pending long-poll requests in all; default 1_000_000 (the fd guard bounds the real number). */
+  maxConnections?: number;
+  /** Open Engine.IO sessions of one address; default 100. */
+  maxSessionsPerAddress?: number;
+  /** Handshakes (new sessions) per second from one address, sustained; default 20. */
+  handshakeRate?: number;
+  /** Handshakes one address may make in a burst; default 40. */
+  handshakeBurst?: number;
+  /** Socket.IO packets (CONNECT, EVENT, ACK) per second from one client, sustained; default 50. */
+  messageRate?: number;
+  /** Packets one client may send in a burst; default 100. */
+  messageBurst?: number;
+  /**
+   * Packets dropped for exceeding the rate within 10 seconds before the client is closed with
+   * 'rate limited'; default 100. Each dropped EVENT is answered with the handler's
+   * `rateLimited()` (the signaling app emits an `error` coded `rate-limited`).
+   */
+  maxDroppedMessages?: number;
+
+  /** Time source of every deadline; default the system's monotonic clock. Tests pass xstate's SimulatedClock. */
+  clock?: EngineClock;
+  /** Where the engine writes its structured warnings (bad input, cuts); default nowhere. */
+  log?: EngineLog;
   /** Told once per session when it ends, with the engine's precise reason (logs, tests). */
   onSessionClosed?: (sessionId: string, reason: EngineCloseReason) => void;
 }
 
 /** {@link EngineOptions} with every default filled in. */
-export interface ResolvedEngineOptions {
-  readonly path: string;
-  readonly pingInterval: number;
-  readonly pingTimeout: number;
-  readonly upgradeTimeout: number;
-  readonly connectTimeout: number;
-  readonly maxPayload: number;
-  readonly corsOrigins: readonly string[] | '*';
-  readonly onSessionClosed: ((sessionId: string, reason: EngineCloseReason) => void) | undefined;
-}
+export type ResolvedEngineOptions = Readonly<
+  Required<Omit<EngineOptions, 'onSessionClosed'>> & Pick<EngineOptions, 'onSessionClosed'>
+>;
 
-/** Fills in engine.io's defaults. */
+/** The defaults, for docs and the CLI's help. */
+export const ENGINE_DEFAULTS = {
+  path: '/socket.io/',
+  pingInterval: 25_000,
+  pingTimeout: 20_000,
+  upgradeTimeout: 10_000,
+  connectTimeout: 45_000,
+  maxPayload: 1_000_000,
+  allowedOrigins: [] as AllowedOrigins,
+  maxBufferedBytes: 1_048_576,
+  maxAttachments: 10,
+  maxAttachmentBytes: 1_000_000,
+  attachmentTimeout: 10_000,
+  maxConcurrentBodies: 256,
+  bodyTimeout: 10_000,
+  maxEventNameLength: 128,
+  maxAckId: 2_147_483_647,
+  maxDepth: 32,
+  maxConnectionsPerAddress: 100,
+  maxConnections: 1_000_000,
+  maxSessionsPerAddress: 100,
+  handshakeRate: 20,
+  handshakeBurst: 40,
+  messageRate: 50,
+  messageBurst: 100,
+  maxDroppedMessages: 100,
+} as const;
+
+/** Fills in the defaults; an option given as `undefined` takes its default too. */
 export function resolveEngineOptions(options: EngineOptions = {}): ResolvedEngineOptions {
-  return {
-    path: options.path ?? '/socket.io/',
-    pingInterval: options.pingInterval ?? 25_000,
-    pingTimeout: options.pingTimeout ?? 20_000,
-    upgradeTimeout: options.upgradeTimeout ?? 10_000,
-    connectTimeout: options.connectTimeout ?? 45_000,
-    maxPayload: options.maxPayload ?? 1_000_000,
-    corsOrigins: options.corsOrigins ?? [],
-    onSessionClosed: options.onSessionClosed,
-  };
+  const given: EngineOptions = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
+  return { ...ENGINE_DEFAULTS, clock: systemClock, log: silentLog, ...given };
 }

@@ -1,63 +1,51 @@
 /**
- * One Engine.IO session: its lifecycle snapshot, its transports and its Socket.IO sockets.
+ * One Engine.IO session: its lifecycle snapshot, the one transport that carries it (and the
+ * WebSocket probing an upgrade, if any), its heartbeat deadline and its Socket.IO client.
  *
- * Lifecycle events go through the session machine with xstate's pure `transition()`; the
- * actions it returns are executed here by `type`. Messages do not: the hot path only checks
- * the snapshot's status and which WebSocket (if any) carries the session.
+ * Lifecycle events go through the session machine (src/machines/engine-session-machine.ts)
+ * with memoized pure transitions; the actions it returns are executed through the typed record
+ * `effects`. Messages do not: the hot path goes from the transport to the client directly.
  */
+import type { Packet as EnginePacket } from 'engine.io-parser';
 import type { SnapshotFrom } from 'xstate';
-import { createTransitionTable } from '../../machines/transition-table.js';
-import {
-  decodePacket,
-  decodePayload,
-  encodePacket,
-  encodePayload,
-  type Packet as EnginePacket,
-} from 'engine.io-parser';
-import type { Decoder } from 'socket.io-parser';
-import type { HttpResponse, WebSocket } from 'uWebSockets.js';
 import {
   engineSessionMachine,
+  type ClientFault,
   type CloseParams,
   type EngineCloseReason,
+  type EngineSessionAction,
   type EngineSessionEvent,
+  type TransportFailure,
 } from '../../machines/engine-session-machine.js';
-import type { EngineContext } from './engine-context.js';
-import { monotonicNow } from './deadline-queue.js';
-import type { DisconnectReason } from './namespace-handler.js';
-import { endResponse, writeResponseHead, type ResponseStyle } from './response-style.js';
-import { receiveSocketIoMessage } from './socket-io-receiver.js';
-import type { SocketCarrier, SocketIoSocket } from './socket-io-socket.js';
+import { createTransitionTable } from './transition-table.js';
+import type { Deadline } from './deadline-queue.js';
+import type { DeadlineTarget, EngineRuntime, HeartbeatTarget } from './engine-runtime.js';
+import type { DisconnectReason, NamespaceHandler } from './namespace-handler.js';
+import { SocketIoClient, type ClientCarrier } from './socket-io-client.js';
+import { isPollingSide, type ProbeTransport, type Transport, type TransportOwner } from './transport.js';
 
 /** The snapshot of the session machine, all a session keeps of its lifecycle. */
 export type EngineSessionSnapshot = SnapshotFrom<typeof engineSessionMachine>;
 
-/** uWebSockets.js per-socket user data: what the socket is to its session. */
-export interface WebSocketData {
-  session: EngineSession | null;
-  /** 'main' carries a session; 'probe' is upgrading one; 'reject' gets closed on open. */
-  role: 'main' | 'probe' | 'reject';
-  /** Handshake facts copied out of the upgrade request (a direct WebSocket session needs them). */
-  readonly query: URLSearchParams;
-  readonly remoteAddress: string;
-  readonly origin: string;
-}
-
 /** The session machine's transitions, computed once per (state, event) and shared by all sessions. */
 const lifecycle = createTransitionTable(engineSessionMachine);
 
-/** The engine.io packets the engine writes often, encoded once. */
-const PING = '2';
-const NOOP = '6';
-const CLOSE = '1';
+/** Where sessions live; a closed session asks to be forgotten. */
+export interface SessionDirectory {
+  forget(session: EngineSession): void;
+}
 
-/** Encodes one engine.io packet for a transport that carries binary natively (WebSocket). */
-function encodeForWebSocket(packet: EnginePacket): string | Buffer {
-  let encoded: string | Buffer = '';
-  encodePacket(packet, true, (data) => {
-    encoded = data as string | Buffer;
-  });
-  return encoded;
+/** Handshake facts of a session, copied out of its first request. */
+export interface SessionHandshake {
+  readonly query: URLSearchParams;
+  readonly address: string;
+  readonly origin: string;
+}
+
+/** The WebSocket probing an upgrade, with its deadline. */
+interface Probe {
+  readonly transport: ProbeTransport;
+  deadline: Deadline<DeadlineTarget> | null;
 }
 
 /** Socket.IO's reason for a session that ended with the engine's `reason`. */
@@ -65,6 +53,8 @@ function disconnectReasonFor(reason: EngineCloseReason): DisconnectReason {
   switch (reason) {
     case 'payload too large':
     case 'slow consumer':
+    case 'limit exceeded':
+    case 'rate limited':
       return 'transport error';
     case 'connect timeout':
       return 'transport close';
@@ -73,316 +63,240 @@ function disconnectReasonFor(reason: EngineCloseReason): DisconnectReason {
   }
 }
 
-/** WebSocket close code and text for a session the server ends. */
-function webSocketCloseFor(reason: EngineCloseReason): [number, string] {
-  switch (reason) {
-    case 'parse error':
-      return [1002, reason];
-    case 'payload too large':
-      return [1009, reason];
-    case 'server shutting down':
-      return [1001, reason];
-    default:
-      return [1000, reason];
-  }
-}
+/** The machine's effects, as this engine implements them. */
+const effects: { readonly [A in EngineSessionAction]: (session: EngineSession, params: unknown) => void } = {
+  sendOpenPacket: (session) => session.sendOpenPacket(),
+  schedulePing: (session) => session.schedulePing(),
+  sendPing: (session) => session.sendPing(),
+  holdProbe: (session) => session.holdProbe(),
+  answerProbe: (session) => session.probeTransport?.answerProbe(),
+  flushPollWithNoop: (session) => {
+    const { transport } = session;
+    if (isPollingSide(transport)) transport.releaseWithNoop();
+  },
+  switchToWebSocket: (session) => session.switchToWebSocket(),
+  dropProbe: (session) => session.dropProbe(),
+  closeSession: (session, params) => session.close((params as CloseParams).reason),
+};
 
-/**
- * Reasons for which the server ends a session whose client it believes alive. A polling client
- * with no GET pending then gets the close packet on its next GET (see PollingTombstones), as
- * engine.io's `socket.close()` does. For the other reasons the client is gone or misbehaved
- * (ping timeout, a transport failure, a parse error) and engine.io answers its next request
- * 400 "Session ID unknown"; so does this engine.
- */
-const CLOSES_ANNOUNCED_TO_POLLING: ReadonlySet<EngineCloseReason> = new Set<EngineCloseReason>([
-  'connect timeout',
-  'forced close',
-  'server shutting down',
-]);
-
-const textDecoder = new TextDecoder();
-
-/** One Engine.IO session and the Socket.IO sockets it carries. */
-export class EngineSession implements SocketCarrier {
+/** One Engine.IO session and the Socket.IO client it carries. */
+export class EngineSession implements TransportOwner, HeartbeatTarget, ClientCarrier {
   snapshot: EngineSessionSnapshot = lifecycle.initial;
-  /** The WebSocket carrying the session, once it runs over one. */
-  ws: WebSocket<WebSocketData> | null = null;
-  /** The WebSocket probing an upgrade while polling still carries the session. */
-  probe: WebSocket<WebSocketData> | null = null;
-  /** The pending long-poll GET, if the client is waiting for packets. */
-  poll: HttpResponse | null = null;
-  /** How the pending GET wants its response (CORS, connection close). */
-  pollStyle: ResponseStyle | null = null;
-  /** Packets waiting for the next GET. */
-  pollBuffer: EnginePacket[] = [];
-  /** A POST body is being received (engine.io refuses overlapping POSTs). */
-  posting = false;
-  /** Sockets by namespace; created on the first CONNECT. */
-  sockets: Map<string, SocketIoSocket> | null = null;
-  /** Collects one binary packet's attachments; exists only while one is in flight. */
-  binaryDecoder: Decoder | null = null;
-  // Tickets of this session's live entries in the deadline queues (0: none). See DeadlineQueue.
-  pingTicket = 0;
-  pongTicket = 0;
-  pongDueAt = 0;
-  connectTicket = 0;
-  upgradeTicket = 0;
+  readonly client: SocketIoClient;
+  private probe: Probe | null = null;
+  /** The heartbeat's one deadline: the next ping while resting, the pong after a ping. */
+  private heartbeat: Deadline<HeartbeatTarget> | null = null;
+  /** Why the session is being closed for a fault, for the log line the close writes. */
+  private faultDetail: string | undefined;
 
   constructor(
+    private readonly runtime: EngineRuntime,
+    private readonly directory: SessionDirectory,
     readonly id: string,
-    readonly context: EngineContext,
-    readonly query: URLSearchParams,
-    readonly remoteAddress: string,
-    readonly origin: string,
-  ) {}
+    private readonly handshake: SessionHandshake,
+    /** The transport carrying the session. */
+    public transport: Transport,
+    namespaces: ReadonlyMap<string, NamespaceHandler>,
+  ) {
+    this.client = new SocketIoClient(runtime, this, namespaces);
+  }
+
+  get query(): URLSearchParams {
+    return this.handshake.query;
+  }
+
+  get remoteAddress(): string {
+    return this.handshake.address;
+  }
+
+  get origin(): string {
+    return this.handshake.origin;
+  }
 
   /** True until the session closed. */
   get isOpen(): boolean {
     return this.snapshot.status === 'active';
   }
 
+  /** The WebSocket probing an upgrade, if any. */
+  get probeTransport(): ProbeTransport | undefined {
+    return this.probe?.transport;
+  }
+
   /** Feeds a lifecycle event to the machine and executes the actions it returns. */
   send(event: EngineSessionEvent): void {
     const [next, actions] = lifecycle.next(this.snapshot, event);
+    // Stored before the effects run: an effect may feed the machine the next event.
     this.snapshot = next;
-    for (const action of actions) this.execute(action.type, action.params as CloseParams | undefined);
+    for (const action of actions) effects[action.type as EngineSessionAction](this, action.params);
   }
 
-  private execute(type: string, params: CloseParams | undefined): void {
-    switch (type) {
-      case 'sendOpenPacket':
-        return this.sendOpenPacket();
-      case 'startTimers':
-        this.pingTicket = this.context.pingQueue.schedule(this);
-        this.connectTicket = this.context.connectQueue.schedule(this);
-        return;
-      case 'holdProbe':
-        this.upgradeTicket = this.context.upgradeQueue.schedule(this);
-        return;
-      case 'answerProbe':
-        this.probe?.send('3probe', false);
-        return;
-      case 'flushPollWithNoop':
-        if (this.poll !== null && this.pollBuffer.length === 0) this.respondToPoll(NOOP);
-        return;
-      case 'switchToWebSocket':
-        return this.switchToWebSocket();
-      case 'dropProbe':
-        return this.dropProbe();
-      case 'closeSession':
-        return this.close(params!.reason);
+  /** True while polling carries the session and no upgrade is under way. */
+  canProbe(): boolean {
+    return this.snapshot.matches({ open: { transport: 'polling' } });
+  }
+
+  /** A WebSocket opened to upgrade this session. */
+  acceptProbe(transport: ProbeTransport): void {
+    this.probe = { transport, deadline: null };
+    this.send({ type: 'transport.upgradeStart' });
+  }
+
+  // ---- Effects ----------------------------------------------------------------------------
+
+  sendOpenPacket(): void {
+    const tail = this.runtime.openPacketTail[this.transport.name];
+    this.transport.sendOpen(`0{"sid":"${this.id}",${tail}`);
+  }
+
+  schedulePing(): void {
+    this.heartbeat?.cancel();
+    this.heartbeat = this.runtime.pings.schedule(this);
+  }
+
+  sendPing(): void {
+    this.heartbeat?.cancel();
+    this.heartbeat = this.runtime.pongs.schedule(this);
+    this.transport.sendPing();
+  }
+
+  /** Holds the probe beside polling until it upgrades, fails or runs out of time. */
+  holdProbe(): void {
+    const probe = this.probe;
+    if (probe === null) return;
+    const timer: DeadlineTarget = {
+      deadlinePassed: () => {
+        if (this.probe === probe) this.send({ type: 'upgrade.timeout' });
+      },
+    };
+    probe.deadline = this.runtime.upgrades.schedule(timer);
+  }
+
+  switchToWebSocket(): void {
+    const probe = this.probe;
+    const polling = this.transport;
+    if (probe === null || !isPollingSide(polling)) return;
+    this.probe = null;
+    probe.deadline?.cancel();
+    this.transport = probe.transport;
+    // Packets queued for polling go out over the WebSocket, in order, exactly once.
+    probe.transport.takeOver(polling.handOver());
+  }
+
+  dropProbe(): void {
+    const probe = this.probe;
+    this.probe = null;
+    if (probe === null) return;
+    probe.deadline?.cancel();
+    probe.transport.drop();
+  }
+
+  close(reason: EngineCloseReason): void {
+    const { runtime } = this;
+    this.directory.forget(this);
+    this.heartbeat?.cancel();
+    this.heartbeat = null;
+    this.client.close(disconnectReasonFor(reason));
+    this.dropProbe();
+    this.transport.close(reason);
+    if (this.faultDetail !== undefined) {
+      runtime.faults.report(
+        { sid: this.id, address: this.remoteAddress, transport: this.transport.name, reason, detail: this.faultDetail },
+        'client closed',
+      );
     }
+    runtime.options.onSessionClosed?.(this.id, reason);
   }
 
-  private sendOpenPacket(): void {
-    const transport = this.ws !== null ? 'websocket' : 'polling';
-    const open = `0{"sid":"${this.id}",${this.context.openPacketTail[transport]}`;
-    if (this.ws !== null) this.ws.send(open, false);
-    else this.pollBuffer.push(decodePacket(open));
-    this.flushPoll();
+  // ---- HeartbeatTarget --------------------------------------------------------------------
+
+  pingDue(): void {
+    this.heartbeat = null;
+    this.send({ type: 'heartbeat.due' });
   }
 
-  // ---- Outbound -------------------------------------------------------------------------
-
-  /** Sends an engine.io message holding `text` (the hot path: '4' + text, no re-encoding). */
-  writeMessageText(text: string): void {
-    const ws = this.ws;
-    if (ws !== null) {
-      if (ws.send('4' + text, false) === 2) this.onSendDropped();
-      return;
-    }
-    if (!this.isOpen) return;
-    this.pollBuffer.push({ type: 'message', data: text });
-    this.flushPoll();
-  }
-
-  /** Sends an engine.io binary message (a Socket.IO attachment). */
-  writeMessageBinary(data: Buffer): void {
-    const ws = this.ws;
-    if (ws !== null) {
-      if (ws.send(data, true) === 2) this.onSendDropped();
-      return;
-    }
-    if (!this.isOpen) return;
-    this.pollBuffer.push({ type: 'message', data });
-    this.flushPoll();
-  }
-
-  /** Sends a ping and starts waiting for its pong; `dueAt` is when the ping was due. */
-  sendPing(dueAt: number): void {
-    this.pingTicket = 0;
-    this.pongDueAt = dueAt + this.context.pongQueue.delay;
-    this.pongTicket = this.context.pongQueue.schedule(this, dueAt);
-    if (this.ws !== null) {
-      if (this.ws.send(PING, false) === 2) this.onSendDropped();
-    } else {
-      this.pollBuffer.push({ type: 'ping' });
-      this.flushPoll();
-    }
+  pongOverdue(): void {
+    this.heartbeat = null;
+    this.send({ type: 'heartbeat.timeout' });
   }
 
   /**
-   * uWS dropped a frame because the client reads too slowly (maxBackpressure reached). A lost
-   * packet would corrupt the stream (an attachment, an ack), so the session ends instead.
+   * True when a ping's pong is overdue though its timer has not fired yet (a busy event loop):
+   * a request from the client then finds the session already dead, as engine.io's would.
    */
-  private onSendDropped(): void {
-    this.send({ type: 'transport.close', reason: 'slow consumer' });
+  isPongOverdue(): boolean {
+    const heartbeat = this.heartbeat;
+    return (
+      heartbeat !== null &&
+      !this.snapshot.matches({ open: { heartbeat: 'resting' } }) &&
+      this.runtime.clock.now() >= heartbeat.dueAt
+    );
   }
 
-  /** Answers the pending GET with everything buffered, if both exist. */
-  flushPoll(): void {
-    if (this.poll === null || this.pollBuffer.length === 0) return;
-    const packets = this.pollBuffer;
-    this.pollBuffer = [];
-    encodePayload(packets, (payload) => this.respondToPoll(payload));
+  // ---- TransportOwner ---------------------------------------------------------------------
+
+  receiveMessage(data: string | Buffer): void {
+    if (this.isOpen) this.client.receive(data);
   }
 
-  /** Ends the pending GET with `payload`. */
-  respondToPoll(payload: string): void {
-    const res = this.poll;
-    const style = this.pollStyle;
-    if (res === null || style === null) return;
-    this.poll = null;
-    this.pollStyle = null;
-    res.cork(() => {
-      writeResponseHead(res, '200 OK', style);
-      res.writeHeader('Content-Type', 'text/plain; charset=UTF-8');
-      endResponse(res, style, payload);
-    });
-  }
-
-  // ---- Inbound --------------------------------------------------------------------------
-
-  /** A frame from the WebSocket carrying the session. */
-  receiveWebSocketFrame(frame: ArrayBuffer, isBinary: boolean): void {
-    if (isBinary) {
-      // uWS reuses the frame's memory after this callback: copy the attachment out.
-      this.receiveMessage(Buffer.from(new Uint8Array(frame)));
-      return;
-    }
-    const text = textDecoder.decode(frame);
-    // The relay hot path: a Socket.IO message, handled without an engine.io packet object.
-    if (text.charCodeAt(0) === 52 /* '4' */) {
-      this.receiveMessage(text.substring(1));
-      return;
-    }
-    this.receivePacket(decodePacket(text));
-  }
-
-  /** A frame from the WebSocket probing an upgrade. */
-  receiveProbeFrame(frame: ArrayBuffer, isBinary: boolean): void {
-    const text = isBinary ? '' : textDecoder.decode(frame);
-    if (text === '2probe') {
-      this.send({ type: 'transport.upgradeProbe' });
-      return;
-    }
-    if (text === '5') this.send({ type: 'transport.upgrade' });
-    // Anything else, or an upgrade before the probe, fails the upgrade as engine.io does.
-    if (this.probe !== null) this.send({ type: 'transport.upgradeFail' });
-  }
-
-  /** A POST body: engine.io packets separated by \x1e. */
-  receivePayload(payload: string): void {
-    const packets = decodePayload(payload);
-    for (const packet of packets) {
-      if (!this.isOpen) return;
-      this.receivePacket(packet);
-    }
-  }
-
-  private receivePacket(packet: EnginePacket): void {
+  receivePacket(packet: EnginePacket): void {
+    if (!this.isOpen) return;
     switch (packet.type) {
       case 'message':
-        return this.receiveMessage(packet.data as string | Buffer);
+        return this.client.receive(packet.data as string | Buffer);
       case 'pong':
-        return this.receivePong();
+        return this.send({ type: 'client.pong' });
       case 'close':
         return this.send({ type: 'client.close' });
       case 'error':
-        return this.send({ type: 'protocol.error' });
+        return this.fault('parse error', 'undecodable Engine.IO packet');
       default:
         // ping, noop and upgrade on the carrying transport mean nothing here (engine.io ignores them).
         return;
     }
   }
 
-  private receiveMessage(data: string | Buffer): void {
+  receiveProbeFrame(transport: Transport, text: string): void {
+    if (this.probe?.transport !== transport) return;
+    if (text === '2probe') {
+      this.send({ type: 'transport.upgradeProbe' });
+      return;
+    }
+    if (text === '5') this.send({ type: 'transport.upgrade' });
+    // Anything else, or an upgrade before the probe, fails the upgrade as engine.io does.
+    if (this.probe?.transport === transport) this.send({ type: 'transport.upgradeFail' });
+  }
+
+  isCarriedBy(transport: Transport): boolean {
+    return this.transport === transport;
+  }
+
+  pingDelivered(): void {
+    this.send({ type: 'transport.pingDelivered' });
+  }
+
+  transportClosed(transport: Transport, failure: TransportFailure): void {
+    if (transport === this.transport) this.send({ type: 'transport.close', reason: failure });
+    else if (this.probe?.transport === transport) this.send({ type: 'transport.upgradeFail' });
+  }
+
+  fault(fault: ClientFault, detail: string): void {
     if (!this.isOpen) return;
-    receiveSocketIoMessage(this, data);
+    this.faultDetail = detail;
+    this.send({ type: 'client.fault', reason: fault });
   }
 
-  private receivePong(): void {
-    if (this.pongTicket === 0) return;
-    this.pongTicket = 0;
-    this.pongDueAt = 0;
-    this.pingTicket = this.context.pingQueue.schedule(this);
+  // ---- ClientCarrier ----------------------------------------------------------------------
+
+  writeMessageText(text: string): void {
+    if (this.isOpen) this.transport.sendMessage(text);
   }
 
-  /** True when the pong deadline passed though its timer has not fired yet. */
-  isPongOverdue(now: number = monotonicNow()): boolean {
-    return this.pongDueAt !== 0 && now >= this.pongDueAt;
+  writeMessageBinary(data: Buffer): void {
+    if (this.isOpen) this.transport.sendBinary(data);
   }
 
-  // ---- Sockets --------------------------------------------------------------------------
-
-  releaseSocket(socket: SocketIoSocket): void {
-    if (this.sockets?.get(socket.nsp) === socket) this.sockets.delete(socket.nsp);
-    socket.connected = false;
-  }
-
-  // ---- Upgrade and close ----------------------------------------------------------------
-
-  private switchToWebSocket(): void {
-    const ws = this.probe!;
-    this.probe = null;
-    this.upgradeTicket = 0;
-    ws.getUserData().role = 'main';
-    this.ws = ws;
-    // Packets buffered for polling go out over the WebSocket, in order, exactly once.
-    const buffered = this.pollBuffer;
-    this.pollBuffer = [];
-    ws.cork(() => {
-      for (const packet of buffered) ws.send(encodeForWebSocket(packet), packet.data instanceof Buffer);
-    });
-    this.respondToPoll(NOOP);
-  }
-
-  private dropProbe(): void {
-    this.upgradeTicket = 0;
-    const probe = this.probe;
-    this.probe = null;
-    if (probe === null) return;
-    probe.getUserData().session = null;
-    probe.end(1000, 'upgrade failed');
-  }
-
-  private close(reason: EngineCloseReason): void {
-    const { context } = this;
-    context.sessions.delete(this.id);
-    this.pingTicket = this.pongTicket = this.pongDueAt = this.connectTicket = this.upgradeTicket = 0;
-    this.binaryDecoder?.destroy();
-    this.binaryDecoder = null;
-    const sockets = this.sockets;
-    this.sockets = null;
-    if (sockets !== null) {
-      const disconnectReason = disconnectReasonFor(reason);
-      for (const socket of sockets.values()) socket.left(disconnectReason);
-    }
-    this.dropProbe();
-    const ws = this.ws;
-    this.ws = null;
-    if (ws !== null) {
-      ws.getUserData().session = null;
-      const [code, text] = webSocketCloseFor(reason);
-      ws.end(code, text);
-    }
-    this.pollBuffer = [];
-    if (this.poll !== null) {
-      // A client's close packet releases its pending GET with a noop, anything else with close.
-      this.respondToPoll(reason === 'transport close' ? NOOP : CLOSE);
-    } else if (ws === null && CLOSES_ANNOUNCED_TO_POLLING.has(reason)) {
-      context.tombstones.add(this.id);
-    }
-    context.options.onSessionClosed?.(this.id, reason);
+  connectTimedOut(): void {
+    this.send({ type: 'connect.timeout' });
   }
 }

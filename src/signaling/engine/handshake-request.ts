@@ -3,7 +3,6 @@
  * `verify()` and `handshake()` make, in the same order, with the same error codes.
  */
 import { EngineErrorCode } from './engine-error.js';
-import type { EngineSession } from './engine-session.js';
 
 /** The query of an Engine.IO request, copied out of uWS's request. */
 export interface EngineQuery {
@@ -20,20 +19,19 @@ export function parseEngineQuery(rawQuery: string | undefined): EngineQuery {
 }
 
 /** Why a request is refused, or the session it belongs to (undefined: a new handshake). */
-export type RequestVerdict =
-  | { readonly ok: true; readonly session: EngineSession | undefined }
-  | { readonly ok: false; readonly code: EngineErrorCode };
+export type RequestVerdict<S> =
+  { readonly ok: true; readonly session: S | undefined } | { readonly ok: false; readonly code: EngineErrorCode };
 
 /**
- * Checks a request: known transport, protocol v4, a known sid whose session runs on this
- * transport (or may upgrade to it), and GET for a handshake.
+ * Checks a request: known transport, protocol v4, a known sid (looked up in `sessions`), and
+ * GET for a handshake.
  */
-export function verifyEngineRequest(
+export function verifyEngineRequest<S>(
   query: EngineQuery,
   method: string,
   isUpgrade: boolean,
-  sessions: ReadonlyMap<string, EngineSession>,
-): RequestVerdict {
+  sessions: ReadonlyMap<string, S>,
+): RequestVerdict<S> {
   const { transport, sid } = query;
   if (transport !== 'polling' && transport !== 'websocket')
     return { ok: false, code: EngineErrorCode.unknownTransport };

@@ -101,4 +101,10 @@ export interface NamespaceHandler {
   event(socket: ServerSocket, name: string, args: unknown[], ack: Ack | undefined, encoded: string | undefined): void;
   /** Called once when the socket leaves, whatever the reason. */
   disconnect(socket: ServerSocket, reason: DisconnectReason): void;
+  /**
+   * Called instead of {@link NamespaceHandler.event} for an EVENT the engine dropped because the
+   * client exceeds its message rate (see EngineOptions.messageRate), so the handler can tell the
+   * client in its own protocol. Must not throw.
+   */
+  rateLimited(socket: ServerSocket, name: string): void;
 }

@@ -9,6 +9,7 @@
  * heartbeat gives up, and at most `capacity` are kept (the oldest go first). Expiry is one
  * {@link DeadlineQueue}; a sid is never reused, so its stale entries need no ticket.
  */
+import type { EngineClock } from './clock.js';
 import { DeadlineQueue } from './deadline-queue.js';
 
 /** How many tombstones a server keeps by default (a sid and a queue slot each: ~100 bytes). */
@@ -22,9 +23,10 @@ export class PollingTombstones {
   constructor(
     /** ms a tombstone lasts. */
     lifetime: number,
+    clock: EngineClock,
     private readonly capacity: number = DEFAULT_CAPACITY,
   ) {
-    this.expiry = new DeadlineQueue<string>(lifetime, (sid) => {
+    this.expiry = new DeadlineQueue<string>(lifetime, clock, (sid) => {
       this.sids.delete(sid);
     });
   }
@@ -45,6 +47,12 @@ export class PollingTombstones {
     }
     this.sids.add(sid);
     this.expiry.schedule(sid);
+  }
+
+  /** Forgets every tombstone. */
+  clear(): void {
+    this.sids.clear();
+    this.expiry.clear();
   }
 
   /** True, once, if `sid` has a tombstone; it is gone afterwards. */

@@ -1,55 +1,31 @@
 /**
  * The protocol engine: Engine.IO v4 sessions over uWebSockets.js (HTTP long-polling and
  * WebSocket, with upgrade) carrying Socket.IO v5 namespaces, so a stock socket.io-client
- * connects. Applications plug in as {@link NamespaceHandler}s.
+ * connects. Applications plug in as {@link NamespaceHandler}s. Every piece of state belongs to
+ * the server instance and is gone after {@link ProtocolServer.close}.
  */
 import type { TemplatedApp } from 'uWebSockets.js';
-import type { EngineContext } from './engine-context.js';
 import { resolveEngineOptions, type EngineOptions, type ResolvedEngineOptions } from './engine-options.js';
-import type { EngineSession } from './engine-session.js';
-import { DeadlineQueue } from './deadline-queue.js';
+import { EngineRuntime } from './engine-runtime.js';
 import type { NamespaceHandler } from './namespace-handler.js';
-import { createPollingHandler } from './polling-transport.js';
-import { PollingTombstones } from './polling-tombstones.js';
-import { createWebSocketBehavior } from './websocket-transport.js';
+import { createPollingRoute } from './polling-route.js';
+import { SessionTable } from './session-table.js';
+import { createWebSocketRoute } from './websocket-route.js';
 
 export type { EngineOptions } from './engine-options.js';
 export type { EngineCloseReason } from '../../machines/engine-session-machine.js';
 
 /** A Socket.IO-compatible server for one uWebSockets.js app. */
 export class ProtocolServer {
-  private readonly options: ResolvedEngineOptions;
+  readonly options: ResolvedEngineOptions;
   private readonly namespaces = new Map<string, NamespaceHandler>();
-  private readonly sessions = new Map<string, EngineSession>();
-  private readonly context: EngineContext;
+  private readonly runtime: EngineRuntime;
+  private readonly sessions: SessionTable;
 
   constructor(options?: EngineOptions) {
-    const resolved = resolveEngineOptions(options);
-    this.options = resolved;
-    const pingQueue = new DeadlineQueue<EngineSession>(resolved.pingInterval, (session, ticket, dueAt) => {
-      if (session.pingTicket === ticket) session.sendPing(dueAt);
-    });
-    const pongQueue = new DeadlineQueue<EngineSession>(resolved.pingTimeout, (session, ticket) => {
-      if (session.pongTicket === ticket) session.send({ type: 'heartbeat.timeout' });
-    });
-    const connectQueue = new DeadlineQueue<EngineSession>(resolved.connectTimeout, (session, ticket) => {
-      if (session.connectTicket === ticket && session.sockets === null) session.send({ type: 'connect.timeout' });
-    });
-    const upgradeQueue = new DeadlineQueue<EngineSession>(resolved.upgradeTimeout, (session, ticket) => {
-      if (session.upgradeTicket === ticket) session.send({ type: 'upgrade.timeout' });
-    });
-    const tail = `"pingInterval":${resolved.pingInterval},"pingTimeout":${resolved.pingTimeout},"maxPayload":${resolved.maxPayload}}`;
-    this.context = {
-      options: resolved,
-      namespaces: this.namespaces,
-      sessions: this.sessions,
-      pingQueue,
-      pongQueue,
-      connectQueue,
-      upgradeQueue,
-      tombstones: new PollingTombstones(resolved.pingInterval + resolved.pingTimeout),
-      openPacketTail: { polling: `"upgrades":["websocket"],${tail}`, websocket: `"upgrades":[],${tail}` },
-    };
+    this.options = resolveEngineOptions(options);
+    this.runtime = new EngineRuntime(this.options);
+    this.sessions = new SessionTable(this.runtime, this.namespaces);
   }
 
   /** Registers the handler of `namespace` (e.g. '/' or '/chat'). */
@@ -61,27 +37,28 @@ export class ProtocolServer {
   attach(app: TemplatedApp): void {
     const { path } = this.options;
     // The WebSocket route first: uWS yields non-upgrade GETs to the next matching route.
-    app.ws(path, createWebSocketBehavior(this.context));
-    app.any(path, createPollingHandler(this.context));
+    app.ws(path, createWebSocketRoute(this.runtime, this.sessions));
+    app.any(path, createPollingRoute(this.runtime, this.sessions));
   }
 
   /**
    * Closes every session with 'server shutting down' and stops the timers. Polling clients
-   * with no GET pending still get the close packet on their next GET (over a connection that
-   * stays open) until their tombstone expires; that one timer does not keep the process alive.
+   * with no GET pending get the close packet on their next GET while the app still listens.
    */
   close(): void {
-    for (const session of [...this.sessions.values()]) {
+    for (const session of [...this.sessions.byId.values()]) {
       session.send({ type: 'server.close', reason: 'server shutting down' });
     }
-    this.context.pingQueue.clear();
-    this.context.pongQueue.clear();
-    this.context.connectQueue.clear();
-    this.context.upgradeQueue.clear();
+    this.runtime.clear();
   }
 
   /** Open sessions. */
   get sessionCount(): number {
-    return this.sessions.size;
+    return this.sessions.byId.size;
+  }
+
+  /** Connections (WebSockets and pending long-polls) and addresses the engine accounts for now. */
+  get connectionCount(): number {
+    return this.runtime.addresses.connections;
   }
 }

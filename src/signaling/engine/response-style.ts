@@ -5,20 +5,25 @@
  * so the header is written explicitly, as Node's own HTTP server does.
  */
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
-import { writeCorsHeaders, type CorsOrigins } from './cors.js';
+import type { AllowedOrigins } from './engine-options.js';
+import { writeCorsHeaders } from './origin-policy.js';
 
 /** Copied out of the request synchronously; enough to finish its response later. */
 export interface ResponseStyle {
+  /** The `Origin` header, '' when absent. */
   readonly origin: string;
-  readonly corsOrigins: CorsOrigins;
+  /** The `Host` header. */
+  readonly host: string;
+  readonly allowedOrigins: AllowedOrigins;
   readonly closeConnection: boolean;
 }
 
 /** Reads the response style of `req` (call in the request tick). */
-export function readResponseStyle(req: HttpRequest, corsOrigins: CorsOrigins): ResponseStyle {
+export function readResponseStyle(req: HttpRequest, allowedOrigins: AllowedOrigins): ResponseStyle {
   return {
     origin: req.getHeader('origin'),
-    corsOrigins,
+    host: req.getHeader('host'),
+    allowedOrigins,
     closeConnection: req.getHeader('connection').toLowerCase().includes('close'),
   };
 }
@@ -26,7 +31,7 @@ export function readResponseStyle(req: HttpRequest, corsOrigins: CorsOrigins): R
 /** Writes the status and the headers every engine response carries. */
 export function writeResponseHead(res: HttpResponse, status: string, style: ResponseStyle): void {
   res.writeStatus(status);
-  writeCorsHeaders(res, style.origin, style.corsOrigins);
+  writeCorsHeaders(res, style.origin, style.allowedOrigins);
   if (style.closeConnection) res.writeHeader('Connection', 'close');
 }
 

@@ -1,5 +1,4 @@
 /** One Socket.IO socket: an Engine.IO session joined to one namespace. */
-import { randomBytes } from 'node:crypto';
 import { PacketType, type Packet } from 'socket.io-parser';
 import type {
   Ack,
@@ -9,12 +8,12 @@ import type {
   NamespaceHandler,
   ServerSocket,
 } from './namespace-handler.js';
-import { checkAckTimeout, scheduleAckDeadline, type AckDeadline } from './ack-deadlines.js';
+import { checkAckTimeout, type AckDeadline } from './ack-deadlines.js';
 import { AckError } from './ack-error.js';
-import { DeadlineQueue } from './deadline-queue.js';
-import { encodeSocketIoPacket } from './socket-io-codec.js';
+import type { DeadlineTarget, EngineRuntime } from './engine-runtime.js';
+import { generateId } from './ids.js';
 
-/** What a socket needs from the session carrying it. */
+/** What a socket needs from the client (and session) carrying it. */
 export interface SocketCarrier {
   /** Sends an Engine.IO message holding Socket.IO packet text. */
   writeMessageText(text: string): void;
@@ -22,11 +21,6 @@ export interface SocketCarrier {
   writeMessageBinary(data: Buffer): void;
   /** Forgets the socket; the session stays open. */
   releaseSocket(socket: SocketIoSocket): void;
-}
-
-/** A random id in the alphabet and length engine.io uses (base64id: 15 random bytes). */
-export function generateId(): string {
-  return randomBytes(15).toString('base64url');
 }
 
 /** An emit waiting for the client's ACK: settled once, by the ACK, its deadline or a disconnect. */
@@ -45,7 +39,7 @@ class PendingAck implements AckDeadline {
 }
 
 /** The engine's {@link ServerSocket}. */
-export class SocketIoSocket implements ServerSocket {
+export class SocketIoSocket implements ServerSocket, DeadlineTarget {
   readonly id = generateId();
   connected = false;
   data: unknown = undefined;
@@ -57,6 +51,7 @@ export class SocketIoSocket implements ServerSocket {
   private pendingAcks: Map<number, PendingAck> | null = null;
 
   constructor(
+    private readonly runtime: EngineRuntime,
     private readonly carrier: SocketCarrier,
     readonly nsp: string,
     readonly handler: NamespaceHandler,
@@ -99,7 +94,7 @@ export class SocketIoSocket implements ServerSocket {
         reject(error instanceof Error ? error : new Error(String(error)));
         return;
       }
-      if (timeoutMs !== undefined) scheduleAckDeadline(pending, timeoutMs);
+      if (timeoutMs !== undefined) this.runtime.acks.schedule(pending, timeoutMs);
     });
   }
 
@@ -162,7 +157,7 @@ export class SocketIoSocket implements ServerSocket {
   /** Encodes and sends a packet; the encoder turns EVENT/ACK with binary into BINARY_*. */
   sendPacket(packet: Packet): void {
     if (!this.connected) return;
-    const [text, ...attachments] = encodeSocketIoPacket(packet);
+    const [text, ...attachments] = this.runtime.codec.encode(packet);
     if (this.early !== null) {
       this.early.push(text, ...attachments);
       return;
@@ -214,15 +209,15 @@ export class SocketIoSocket implements ServerSocket {
    */
   acknowledged(): void {
     if (this.early !== null && this.early.length > 0) {
-      earlyPacketQueue.schedule(this);
+      this.runtime.earlyPackets.schedule(this);
       return;
     }
     this.early = null;
     this.notifyConnected();
   }
 
-  /** Sends the packets held back since `connect()`, then calls `connected()`. */
-  flushEarlyPackets(): void {
+  /** The early-packet delay passed: sends what `connect()` emitted, then calls `connected()`. */
+  deadlinePassed(): void {
     const early = this.early;
     this.early = null;
     if (early === null || !this.connected) return;
@@ -242,10 +237,3 @@ export class SocketIoSocket implements ServerSocket {
     }
   }
 }
-
-/** How long emits made inside `connect()` trail the CONNECT packet (see SocketIoSocket.acknowledged). */
-const EARLY_PACKET_DELAY_MS = 15;
-
-const earlyPacketQueue = new DeadlineQueue<SocketIoSocket>(EARLY_PACKET_DELAY_MS, (socket) =>
-  socket.flushEarlyPackets(),
-);
