@@ -33,6 +33,13 @@ export interface EngineOptions {
    */
   allowedOrigins?: AllowedOrigins;
 
+  /**
+   * Addresses of reverse proxies in front of the engine (as uWS reports the peer, e.g.
+   * '127.0.0.1'). A request from one of them is counted against the address the proxy appended
+   * to `X-Forwarded-For`. Default none: every limit counts the connection's own peer address.
+   */
+  trustedProxies?: readonly string[];
+
   /** Bytes queued for one client (either transport) before it is cut as a slow consumer; default 1 MiB. */
   maxBufferedBytes?: number;
   /** Attachments one binary packet may announce; default 10. */
@@ -94,6 +101,7 @@ export const ENGINE_DEFAULTS = {
   connectTimeout: 45_000,
   maxPayload: 1_000_000,
   allowedOrigins: [] as AllowedOrigins,
+  trustedProxies: [] as readonly string[],
   maxBufferedBytes: 1_048_576,
   maxAttachments: 10,
   maxAttachmentBytes: 1_000_000,

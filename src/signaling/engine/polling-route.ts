@@ -4,6 +4,7 @@
  * is never read. Everything needed is copied out of `req` before any callback runs.
  */
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import { clientAddress } from './client-address.js';
 import { EngineErrorCode, writeEngineError, writeRefusal } from './engine-error.js';
 import type { EngineRuntime } from './engine-runtime.js';
 import { parseEngineQuery, verifyEngineRequest, type EngineQuery } from './handshake-request.js';
@@ -61,7 +62,8 @@ function handleRequest(runtime: EngineRuntime, sessions: SessionTable, res: Http
   }
   const session = verdict.session;
   if (session === undefined) {
-    openSession(sessions, res, query.params, style);
+    const address = clientAddress(res, req.getHeader('x-forwarded-for'), runtime.options.trustedProxies);
+    openSession(sessions, res, address, query.params, style);
     return;
   }
   const transport = session.transport;
@@ -97,8 +99,13 @@ function takeTombstoneOfGet(
   );
 }
 
-function openSession(sessions: SessionTable, res: HttpResponse, query: URLSearchParams, style: ResponseStyle): void {
-  const address = Buffer.from(res.getRemoteAddressAsText()).toString();
+function openSession(
+  sessions: SessionTable,
+  res: HttpResponse,
+  address: string,
+  query: URLSearchParams,
+  style: ResponseStyle,
+): void {
   const refusal = sessions.admit(address);
   if (refusal !== undefined) {
     writeRefusal(res, refusal, style);

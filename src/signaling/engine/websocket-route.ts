@@ -6,6 +6,7 @@
 import type { HttpRequest, HttpResponse, us_socket_context_t, WebSocket, WebSocketBehavior } from 'uWebSockets.js';
 import { uws } from '../uws.js';
 import type { Refusal } from './address-table.js';
+import { clientAddress } from './client-address.js';
 import { EngineErrorCode, engineErrorBody, engineErrorMessage } from './engine-error.js';
 import type { EngineRuntime } from './engine-runtime.js';
 import { parseEngineQuery, verifyEngineRequest } from './handshake-request.js';
@@ -59,7 +60,7 @@ function upgrade(
   const protocol = req.getHeader('sec-websocket-protocol');
   const extensions = req.getHeader('sec-websocket-extensions');
   const origin = req.getHeader('origin');
-  const address = Buffer.from(res.getRemoteAddressAsText()).toString();
+  const address = clientAddress(res, req.getHeader('x-forwarded-for'), runtime.options.trustedProxies);
   if (!isOriginAllowed(origin, req.getHeader('host'), runtime.options.allowedOrigins)) {
     refuse(res, '403 Forbidden', engineErrorBody(EngineErrorCode.forbidden, 'Origin not allowed'));
     return;
