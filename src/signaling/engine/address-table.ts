@@ -7,6 +7,7 @@
 import type { EngineClock } from './clock.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import type { ResolvedEngineOptions } from './engine-options.js';
+import type { EngineStats } from './engine-stats.js';
 import { TokenBucket } from './token-bucket.js';
 
 /** Why a connection or handshake is refused: an HTTP status and engine.io-style message. */
@@ -35,6 +36,7 @@ export class AddressTable {
   constructor(
     private readonly limits: Limits,
     private readonly clock: EngineClock,
+    private readonly stats?: EngineStats,
   ) {
     // Time for an emptied bucket to fill up again; after it, an idle address remembers nothing.
     const refillMs = Math.ceil((limits.handshakeBurst / limits.handshakeRate) * 1000);
@@ -57,10 +59,12 @@ export class AddressTable {
    */
   takeConnection(address: string): Refusal | undefined {
     if (this.totalConnections >= this.limits.maxConnections) {
+      this.stats?.countRefusal('server limit');
       return { status: '503 Service Unavailable', message: 'Server at its connection limit' };
     }
     const use = this.use(address);
     if (use.connections >= this.limits.maxConnectionsPerAddress) {
+      this.stats?.countRefusal('address limit');
       return { status: '429 Too Many Requests', message: 'Too many connections from this address' };
     }
     use.connections += 1;
@@ -83,11 +87,13 @@ export class AddressTable {
   openSession(address: string): Refusal | undefined {
     const use = this.use(address);
     if (use.sessions >= this.limits.maxSessionsPerAddress) {
+      this.stats?.countRefusal('address limit');
       return { status: '429 Too Many Requests', message: 'Too many sessions from this address' };
     }
     const now = this.clock.now();
     use.handshakes ??= new TokenBucket(this.limits.handshakeRate, this.limits.handshakeBurst, now);
     if (!use.handshakes.take(now)) {
+      this.stats?.countRefusal('address limit');
       return { status: '429 Too Many Requests', message: 'Too many handshakes from this address' };
     }
     use.sessions += 1;

@@ -9,6 +9,7 @@ import type { EngineClock } from './clock.js';
 import { AddressTable } from './address-table.js';
 import { ClientFaultLog } from './engine-log.js';
 import { DeadlineQueue } from './deadline-queue.js';
+import { EngineStats } from './engine-stats.js';
 import type { ResolvedEngineOptions } from './engine-options.js';
 import { PollingTombstones } from './polling-tombstones.js';
 import { SocketIoCodec } from './socket-io-codec.js';
@@ -43,6 +44,8 @@ export class EngineRuntime {
   readonly bodies: DeadlineQueue<DeadlineTarget>;
   readonly earlyPackets: DeadlineQueue<DeadlineTarget>;
   readonly acks: AckDeadlines;
+  /** Counters for metrics. */
+  readonly stats = new EngineStats();
   /** Polling sessions the server closed with no GET pending: their next GET gets `1`. */
   readonly tombstones: PollingTombstones;
   /** POST bodies being received now, server-wide. */
@@ -55,7 +58,7 @@ export class EngineRuntime {
     const timeout = (delay: number) => new DeadlineQueue<DeadlineTarget>(delay, clock, passed);
     this.clock = clock;
     this.codec = new SocketIoCodec(options);
-    this.addresses = new AddressTable(options, clock);
+    this.addresses = new AddressTable(options, clock, this.stats);
     this.faults = new ClientFaultLog(options.log, () => clock.now());
     this.pings = new DeadlineQueue<HeartbeatTarget>(options.pingInterval, clock, (s) => s.pingDue());
     this.pongs = new DeadlineQueue<HeartbeatTarget>(options.pingTimeout, clock, (s) => s.pongOverdue());

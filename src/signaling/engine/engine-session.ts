@@ -199,12 +199,12 @@ export class EngineSession implements TransportOwner, HeartbeatTarget, ClientCar
     this.client.close(disconnectReasonFor(reason));
     this.dropProbe();
     this.transport.close(reason);
-    if (this.faultDetail !== undefined) {
-      runtime.faults.report(
-        { sid: this.id, address: this.remoteAddress, transport: this.transport.name, reason, detail: this.faultDetail },
-        'client closed',
-      );
-    }
+    const fields = { sid: this.id, address: this.remoteAddress, transport: this.transport.name, reason };
+    // A client closed for a fault gets one warn line, rate-limited server-wide; any other close an info line.
+    if (this.faultDetail !== undefined)
+      runtime.faults.report({ ...fields, detail: this.faultDetail }, 'session closed');
+    else runtime.options.log.info(fields, 'session closed');
+    runtime.stats.countClose(reason);
     runtime.options.onSessionClosed?.(this.id, reason);
   }
 

@@ -37,6 +37,7 @@ function handleRequest(runtime: EngineRuntime, sessions: SessionTable, res: Http
   const method = req.getMethod().toLowerCase();
   const style = readResponseStyle(req, runtime.options.allowedOrigins);
   if (!isOriginAllowed(style.origin, style.host, style.allowedOrigins)) {
+    runtime.stats.countRefusal('origin');
     // engine.io answers a refused origin 403 {code: 4}; no CORS headers, so the page reads nothing.
     res.writeStatus('403 Forbidden').writeHeader('Content-Type', 'application/json');
     if (style.closeConnection) res.writeHeader('Connection', 'close');

@@ -205,6 +205,7 @@ export class PollingTransport implements PollingSide {
       return;
     }
     if (runtime.bodiesInFlight >= maxConcurrentBodies) {
+      runtime.stats.countRefusal('concurrent bodies');
       writeRefusal(res, { status: '503 Service Unavailable', message: 'Too many requests in flight' }, style);
       return;
     }

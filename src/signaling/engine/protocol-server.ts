@@ -6,7 +6,9 @@
  */
 import type { TemplatedApp } from 'uWebSockets.js';
 import { resolveEngineOptions, type EngineOptions, type ResolvedEngineOptions } from './engine-options.js';
+import { activeTransportOf } from '../../machines/engine-session-machine.js';
 import { EngineRuntime } from './engine-runtime.js';
+import type { EngineStats } from './engine-stats.js';
 import type { NamespaceHandler } from './namespace-handler.js';
 import { createPollingRoute } from './polling-route.js';
 import { SessionTable } from './session-table.js';
@@ -57,8 +59,23 @@ export class ProtocolServer {
     return this.sessions.byId.size;
   }
 
-  /** Connections (WebSockets and pending long-polls) and addresses the engine accounts for now. */
+  /** Connections (WebSockets and pending long-polls) the engine accounts for now. */
   get connectionCount(): number {
     return this.runtime.addresses.connections;
+  }
+
+  /** Counters since start: closes by reason, refusals by kind, rate-limited drops. */
+  get stats(): EngineStats {
+    return this.runtime.stats;
+  }
+
+  /** Open sessions by the transport carrying them ('upgrading': polling with a probe beside it). */
+  sessionsByTransport(): Record<'polling' | 'upgrading' | 'websocket', number> {
+    const counts = { polling: 0, upgrading: 0, websocket: 0 };
+    for (const session of this.sessions.byId.values()) {
+      const transport = activeTransportOf(session.snapshot.value);
+      if (transport !== undefined) counts[transport] += 1;
+    }
+    return counts;
   }
 }

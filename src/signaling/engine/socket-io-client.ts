@@ -220,6 +220,7 @@ export class SocketIoClient implements DeadlineTarget, SocketCarrier {
   private refuseOverRate(packet: Packet): void {
     const now = this.runtime.clock.now();
     const { maxDroppedMessages, messageRate } = this.runtime.options;
+    this.runtime.stats.droppedMessages += 1;
     this.drops ??= new WindowCounter(DROP_WINDOW_MS, maxDroppedMessages, now);
     if (this.drops.add(now)) {
       this.carrier.fault('rate limited', `over ${maxDroppedMessages} packets dropped within ${DROP_WINDOW_MS} ms`);

@@ -62,6 +62,7 @@ function upgrade(
   const origin = req.getHeader('origin');
   const address = clientAddress(res, req.getHeader('x-forwarded-for'), runtime.options.trustedProxies);
   if (!isOriginAllowed(origin, req.getHeader('host'), runtime.options.allowedOrigins)) {
+    runtime.stats.countRefusal('origin');
     refuse(res, '403 Forbidden', engineErrorBody(EngineErrorCode.forbidden, 'Origin not allowed'));
     return;
   }
