@@ -38,6 +38,19 @@ describe('upgrade from polling to WebSocket', () => {
     reader.ws.close();
   });
 
+  it('answers a GET that arrives after the probe with a noop at once, so the client can upgrade', async () => {
+    const { sid } = await openPollingSession(test);
+    const reader = await openWebSocket(test.engineUrl(`transport=websocket&sid=${sid}`, 'ws'));
+    reader.ws.send('2probe');
+    expect(await reader.next()).toBe('3probe');
+    // No GET was pending when the probe was answered: the next one must not hang.
+    expect(await poll(test, sid)).toEqual({ status: 200, body: '6' });
+    reader.ws.send('5');
+    reader.ws.send('40');
+    expect(await reader.nextNonPing()).toMatch(/^40/);
+    reader.ws.close();
+  });
+
   it('drops a probe that never upgrades and keeps polling', async () => {
     const { sid } = await openPollingSession(test);
     const reader = await openWebSocket(test.engineUrl(`transport=websocket&sid=${sid}`, 'ws'));

@@ -79,8 +79,11 @@ function handleRequest(runtime: EngineRuntime, sessions: SessionTable, res: Http
     writeEngineError(res, EngineErrorCode.unknownSid, style);
     return;
   }
-  if (method === 'get') transport.receiveGet(res, style);
-  else if (method === 'post') transport.receivePost(res, req.getHeader('content-length'), style);
+  if (method === 'get') {
+    transport.receiveGet(res, style);
+    // A probed upgrade pauses polling: the client waits for this GET to end before it upgrades.
+    if (session.snapshot.matches({ open: { transport: { upgrading: 'probed' } } })) transport.releaseWithNoop();
+  } else if (method === 'post') transport.receivePost(res, req.getHeader('content-length'), style);
   else writeEngineError(res, EngineErrorCode.badRequest, style);
 }
 
