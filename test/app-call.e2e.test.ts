@@ -1,6 +1,7 @@
 /**
- * The web app in real headless Chromium against a real Parley: a room link, a call between two
- * tabs with video both ways, chat over the data channel, the media toggles.
+ * The web app in real headless Chromium against a real Parley: a room link, a link with a room
+ * secret, a call between two tabs with video both ways, chat over the data channel, the media
+ * toggles.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext } from 'playwright-core';
@@ -8,6 +9,7 @@ import { launchChromium } from './helpers/browser.js';
 import { startTestServer } from './helpers/parley.js';
 import { buildApp, expectRemoteVideoFlowing, openApp, waitForStatus } from './helpers/app.js';
 import type { RunningParleyServer } from '../src/signaling/parley-server.js';
+import { roomKey } from '../src/signaling/room-registry.js';
 
 let app: Awaited<ReturnType<typeof buildApp>>;
 let parley: RunningParleyServer;
@@ -37,6 +39,24 @@ describe('the web app', () => {
       expect(parley.signaling.rooms.view(room)?.peers.length).toBe(1);
     } finally {
       await page.close();
+    }
+  }, 60_000);
+
+  it('joins with the secret of a #secret= link: only tabs with that link meet, and the link keeps it', async () => {
+    const room = 'secret-test';
+    const link = `${parley.url}/?room=${room}#secret=tab%20secret`;
+    const first = await openApp(context, link);
+    const outsider = await openApp(context, `${parley.url}/?room=${room}`);
+    const second = await openApp(context, link);
+    try {
+      await waitForStatus(outsider, 'waiting');
+      await waitForStatus(first, 'connected');
+      await waitForStatus(second, 'connected');
+      expect(parley.signaling.rooms.view(roomKey(room, 'tab secret'))?.peers.length).toBe(2);
+      expect(parley.signaling.rooms.view(room)?.peers.length).toBe(1);
+      expect(new URL(first.url()).hash).toBe('#secret=tab%20secret');
+    } finally {
+      await Promise.all([first.close(), outsider.close(), second.close()]);
     }
   }, 60_000);
 

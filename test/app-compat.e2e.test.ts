@@ -24,7 +24,7 @@ let context: BrowserContext | undefined;
 
 beforeAll(async () => {
   app = await buildApp();
-  parley = await startTestServer({ staticDir: app.dir, corsOrigins: '*' });
+  parley = await startTestServer({ staticDir: app.dir, allowedOrigins: '*' });
   site = await serveDirectory(
     exampleDir,
     (path, body) => (path === '/main.js' ? String(body).replace("'http://localhost:9999'", `'${parley.url}'`) : body),

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { HELP, parseServeConfig } from '../src/signaling/cli.js';
+import { HELP, parseServeCommand, parseServeConfig, parseTurnOptions } from '../src/signaling/cli.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = fileURLToPath(new URL('../bin/parley.js', import.meta.url));
@@ -17,9 +17,20 @@ describe('parley serve options', () => {
     expect(config).toMatchObject({
       host: '127.0.0.1',
       port: 9999,
-      corsOrigins: [],
-      turn: { turnUrls: [], turnSecret: undefined, turnTtl: 86_400, stunUrls: [] },
-      engine: { pingInterval: 25_000, pingTimeout: 20_000, maxPayload: 1_000_000 },
+      allowedOrigins: [],
+      turn: { turnUrls: [], turnSecret: undefined, turnTtl: 3_600, stunUrls: [] },
+      turnRate: { perMinute: 10, burst: 10 },
+      engine: {
+        pingInterval: 25_000,
+        pingTimeout: 20_000,
+        maxPayload: 1_000_000,
+        maxBufferedBytes: 1_048_576,
+        maxConnectionsPerAddress: 100,
+        maxSessionsPerAddress: 100,
+        handshakeRate: 20,
+        messageRate: 50,
+        maxConcurrentBodies: 256,
+      },
     });
   });
 
@@ -30,9 +41,9 @@ describe('parley serve options', () => {
         '1234',
         '--host',
         '::1',
-        '--cors-origin',
+        '--allowed-origin',
         'https://a.example',
-        '--cors-origin',
+        '--allowed-origin',
         'https://b.example',
         '--turn-url',
         'turn:t1',
@@ -50,6 +61,20 @@ describe('parley serve options', () => {
         '500',
         '--max-payload',
         '4096',
+        '--turn-rate',
+        '30',
+        '--max-buffered-bytes',
+        '65536',
+        '--max-connections-per-address',
+        '7',
+        '--max-sessions-per-address',
+        '6',
+        '--handshake-rate',
+        '5',
+        '--message-rate',
+        '4',
+        '--max-concurrent-bodies',
+        '3',
         '--static',
         root,
       ],
@@ -58,18 +83,37 @@ describe('parley serve options', () => {
     expect(config).toEqual({
       host: '::1',
       port: 1234,
-      corsOrigins: ['https://a.example', 'https://b.example'],
+      allowedOrigins: ['https://a.example', 'https://b.example'],
       staticDir: root,
       turn: { turnUrls: ['turn:t1', 'turns:t2'], turnSecret: 's', turnTtl: 600, stunUrls: ['stun:s1'] },
-      engine: { pingInterval: 1000, pingTimeout: 500, maxPayload: 4096 },
+      turnRate: { perMinute: 30, burst: 30 },
+      engine: {
+        pingInterval: 1000,
+        pingTimeout: 500,
+        maxPayload: 4096,
+        maxBufferedBytes: 65_536,
+        maxConnectionsPerAddress: 7,
+        maxSessionsPerAddress: 6,
+        handshakeRate: 5,
+        messageRate: 4,
+        maxConcurrentBodies: 3,
+      },
     });
+  });
+
+  it('takes --cors-origin as a deprecated alias of --allowed-origin, with a warning', () => {
+    const both = parseServeCommand(['--allowed-origin', 'https://a.example', '--cors-origin', 'https://b.example'], {});
+    expect(both.config.allowedOrigins).toEqual(['https://a.example', 'https://b.example']);
+    expect(both.warnings).toEqual([expect.stringMatching(/--cors-origin .*deprecated.*--allowed-origin/)]);
+    expect(parseServeCommand([], { PARLEY_CORS_ORIGIN: '*' }).config.allowedOrigins).toBe('*');
+    expect(parseServeCommand(['--allowed-origin', 'https://a.example'], {}).warnings).toEqual([]);
   });
 
   it('reads the same from PARLEY_* variables, and flags win', () => {
     const env = {
       PARLEY_PORT: '4321',
       PARLEY_HOST: '0.0.0.0',
-      PARLEY_CORS_ORIGIN: '*',
+      PARLEY_ALLOWED_ORIGIN: '*',
       PARLEY_TURN_URL: 'turn:t1, turn:t2',
       PARLEY_TURN_SECRET: 'env-secret',
       PARLEY_TURN_TTL: '120',
@@ -77,14 +121,32 @@ describe('parley serve options', () => {
       PARLEY_PING_INTERVAL: '2000',
       PARLEY_PING_TIMEOUT: '1000',
       PARLEY_MAX_PAYLOAD: '2048',
+      PARLEY_TURN_RATE: '60',
+      PARLEY_MAX_BUFFERED_BYTES: '4096',
+      PARLEY_MAX_CONNECTIONS_PER_ADDRESS: '17',
+      PARLEY_MAX_SESSIONS_PER_ADDRESS: '16',
+      PARLEY_HANDSHAKE_RATE: '15',
+      PARLEY_MESSAGE_RATE: '14',
+      PARLEY_MAX_CONCURRENT_BODIES: '13',
     };
     const config = parseServeConfig([], env);
     expect(config).toMatchObject({
       host: '0.0.0.0',
       port: 4321,
-      corsOrigins: '*',
+      allowedOrigins: '*',
       turn: { turnUrls: ['turn:t1', 'turn:t2'], turnSecret: 'env-secret', turnTtl: 120, stunUrls: ['stun:s1'] },
-      engine: { pingInterval: 2000, pingTimeout: 1000, maxPayload: 2048 },
+      turnRate: { perMinute: 60, burst: 60 },
+      engine: {
+        pingInterval: 2000,
+        pingTimeout: 1000,
+        maxPayload: 2048,
+        maxBufferedBytes: 4096,
+        maxConnectionsPerAddress: 17,
+        maxSessionsPerAddress: 16,
+        handshakeRate: 15,
+        messageRate: 14,
+        maxConcurrentBodies: 13,
+      },
     });
     expect(parseServeConfig(['--port', '1'], env).port).toBe(1);
   });
@@ -95,24 +157,63 @@ describe('parley serve options', () => {
     expect(() => parseServeConfig(['--turn-url', 'turn:x'], {})).toThrow(/--turn-url needs --turn-secret/);
     expect(() => parseServeConfig(['--static', '/no/such/dir'], {})).toThrow(/no such directory/);
     expect(() => parseServeConfig(['--bogus'], {})).toThrow(/bogus/);
+    expect(() => parseServeConfig(['--turn-rate', '0'], {})).toThrow(/--turn-rate must be a whole number from 1/);
+    expect(() => parseServeConfig(['--message-rate', '1.5'], {})).toThrow(/--message-rate must be a whole number/);
+    expect(() => parseServeConfig([], { PARLEY_MAX_BUFFERED_BYTES: 'lots' })).toThrow(/--max-buffered-bytes/);
   });
 
   it('documents every flag and its variable in --help', () => {
     for (const flag of [
       '--port',
       '--host',
+      '--allowed-origin',
       '--cors-origin',
       '--static',
       '--turn-url',
       '--turn-secret',
       '--turn-ttl',
+      '--turn-rate',
       '--stun-url',
+      '--ping-interval',
+      '--ping-timeout',
+      '--max-payload',
+      '--max-buffered-bytes',
+      '--max-connections-per-address',
+      '--max-sessions-per-address',
+      '--handshake-rate',
+      '--message-rate',
+      '--max-concurrent-bodies',
     ]) {
       expect(HELP).toContain(flag);
       expect(HELP).toContain(`PARLEY_${flag.slice(2).toUpperCase().replaceAll('-', '_')}`);
     }
+    // Each default is shown next to its variable.
+    for (const [variable, fallback] of [
+      ['PARLEY_TURN_TTL', 3600],
+      ['PARLEY_TURN_RATE', 10],
+      ['PARLEY_MAX_BUFFERED_BYTES', 1_048_576],
+      ['PARLEY_MAX_CONNECTIONS_PER_ADDRESS', 100],
+      ['PARLEY_MAX_SESSIONS_PER_ADDRESS', 100],
+      ['PARLEY_HANDSHAKE_RATE', 20],
+      ['PARLEY_MESSAGE_RATE', 50],
+      ['PARLEY_MAX_CONCURRENT_BODIES', 256],
+    ] as const) {
+      expect(HELP).toContain(`[${variable}]  (${fallback})`);
+    }
+    expect(HELP).toContain('--print-config');
     expect(HELP).toMatch(/healthz/);
     expect(HELP).toMatch(/SIGINT and SIGTERM/);
+  });
+});
+
+describe('parley turn options', () => {
+  it('runs coturn by default, or only prints a production configuration with --print-config', () => {
+    expect(parseTurnOptions([])).toEqual({ port: 3478, secret: undefined, printConfig: false });
+    expect(parseTurnOptions(['--print-config', '--secret', 's'])).toEqual({
+      port: 3478,
+      secret: 's',
+      printConfig: true,
+    });
   });
 });
 
@@ -168,6 +269,13 @@ describe('the parley process', () => {
     child.stderr.on('data', (chunk: Buffer) => (stderr += String(chunk)));
     expect(await exited(child)).toBe(1);
     expect(stderr).toMatch(/NOT NATIVE/);
+  });
+
+  it('prints a production coturn configuration with turn --print-config, with a fresh secret, and runs nothing', () => {
+    const printed = execFileSync(process.execPath, [bin, 'turn', '--print-config'], { encoding: 'utf8' });
+    expect(printed).toMatch(/^denied-peer-ip=127\.0\.0\.0-127\.255\.255\.255$/m);
+    expect(printed).not.toMatch(/^allow-loopback-peers$/m);
+    expect(printed).toMatch(/^static-auth-secret=[A-Za-z0-9_-]{43}$/m);
   });
 
   it('prints help and exits 0 with --help', () => {

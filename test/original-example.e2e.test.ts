@@ -1,7 +1,7 @@
 /**
  * Compatibility with the original "WebRTC working example": its page, unchanged but for the
  * signaling URL and served from another origin, makes a call between two Chromium tabs through
- * Parley started with `--cors-origin '*'`.
+ * Parley started with `--allowed-origin '*'`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRequire } from 'node:module';
@@ -19,7 +19,7 @@ let site: Awaited<ReturnType<typeof serveDirectory>>;
 let browser: Browser;
 
 beforeAll(async () => {
-  parley = await startTestServer({ corsOrigins: '*' });
+  parley = await startTestServer({ allowedOrigins: '*' });
   site = await serveDirectory(
     exampleDir,
     (path, body) => (path === '/main.js' ? String(body).replace("'http://localhost:9999'", `'${parley.url}'`) : body),

@@ -12,7 +12,7 @@ function track(kind: 'audio' | 'video') {
 }
 
 /** An adapter on fakes whose asynchronous steps all complete at once. */
-function setup(options: { iceTransportPolicy?: RTCIceTransportPolicy } = {}) {
+function setup(options: { iceTransportPolicy?: RTCIceTransportPolicy; secret?: string } = {}) {
   const rtc = createFakeRtc();
   const sockets = fakeSocketFactory();
   const clock = new SimulatedClock();
@@ -54,6 +54,16 @@ describe('peer adapter', () => {
     adapter.join();
     expect(sockets.sockets[0].auth).toEqual({ room: 'kitchen' });
     expect(adapter.getState().status).toBe('joining');
+  });
+
+  it("puts the room's secret in the handshake auth too, on every join", () => {
+    const { adapter, sockets } = setup({ secret: 'open sesame' });
+    adapter.join();
+    adapter.rejoin();
+    expect(sockets.sockets.map((socket) => socket.auth)).toEqual([
+      { room: 'kitchen', secret: 'open sesame' },
+      { room: 'kitchen', secret: 'open sesame' },
+    ]);
   });
 
   it('creates the peer connection on the role event with local tracks, and the chat channel with its first offer', async () => {

@@ -7,10 +7,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { io } from 'socket.io-client';
-import { coturnConfig, startTurnServer, type RunningTurnServer } from '../src/signaling/turn-server.js';
+import {
+  coturnConfig,
+  productionCoturnConfig,
+  startTurnServer,
+  type RunningTurnServer,
+} from '../src/signaling/turn-server.js';
 import { issueIceServers, turnPassword } from '../src/signaling/turn-credentials.js';
 import type { IceServersPayload } from '../src/protocol/signaling-events.js';
 
@@ -20,6 +27,7 @@ const ATTR = {
   messageIntegrity: 0x0008,
   errorCode: 0x0009,
   realm: 0x0014,
+  xorPeerAddress: 0x0012,
   nonce: 0x0015,
   xorRelayedAddress: 0x0016,
   requestedTransport: 0x0019,
@@ -75,7 +83,12 @@ function decodeStun(message: Buffer): StunMessage {
  * Sends one request from `socket` and resolves with the response to it (resending on loss). A
  * TURN allocation belongs to the client's 5-tuple, so both steps of an Allocate share a socket.
  */
-function request(socket: Socket, port: number, build: (transactionId: Buffer) => Buffer): Promise<StunMessage> {
+function request(
+  socket: Socket,
+  port: number,
+  build: (transactionId: Buffer) => Buffer,
+  host = '127.0.0.1',
+): Promise<StunMessage> {
   const transactionId = randomBytes(12);
   const packet = build(transactionId);
   return new Promise((resolve, reject) => {
@@ -90,7 +103,7 @@ function request(socket: Socket, port: number, build: (transactionId: Buffer) =>
       else resolve(message!);
     };
     socket.on('message', onMessage);
-    const send = (): void => socket.send(packet, port, '127.0.0.1');
+    const send = (): void => socket.send(packet, port, host);
     const resend = setInterval(send, 500);
     const deadline = setTimeout(() => done(new Error('no TURN response within 10 s')), 10_000);
     send();
@@ -149,6 +162,70 @@ async function allocateFrom(socket: Socket, port: number, username: string, pass
   };
 }
 
+/**
+ * Allocates on the TURN server at `host`:`port`, then asks for a permission to send to
+ * `peer` (RFC 5766 section 9, CreatePermission). Resolves with 0 if granted, else the error code
+ * (403 for a peer address the server denies).
+ */
+async function permission(
+  port: number,
+  username: string,
+  password: string,
+  peer: string,
+  host = '127.0.0.1',
+): Promise<number> {
+  const socket = createSocket('udp4');
+  try {
+    const challenge = await request(
+      socket,
+      port,
+      (id) => encodeStun(0x0003, id, [[ATTR.requestedTransport, UDP_TRANSPORT]]),
+      host,
+    );
+    const realm = challenge.attributes.get(ATTR.realm)!;
+    const nonce = challenge.attributes.get(ATTR.nonce)!;
+    const key = createHash('md5')
+      .update(`${username}:${String(realm)}:${password}`)
+      .digest();
+    const credentials: [number, Buffer][] = [
+      [ATTR.username, Buffer.from(username)],
+      [ATTR.realm, realm],
+      [ATTR.nonce, nonce],
+    ];
+    const allocated = await request(
+      socket,
+      port,
+      (id) => encodeStun(0x0003, id, [[ATTR.requestedTransport, UDP_TRANSPORT], ...credentials], key),
+      host,
+    );
+    expect(allocated.type).toBe(0x0103);
+    const peerAddress = Buffer.alloc(8);
+    peerAddress.writeUInt8(0x01, 1); // IPv4
+    peerAddress.writeUInt16BE(9 ^ (MAGIC_COOKIE >>> 16), 2);
+    const octets = peer.split('.').map(Number);
+    peerAddress.writeUInt32BE(
+      (((octets[0] << 24) | (octets[1] << 16) | (octets[2] << 8) | octets[3]) ^ MAGIC_COOKIE) >>> 0,
+      4,
+    );
+    const response = await request(
+      socket,
+      port,
+      (id) => encodeStun(0x0008, id, [[ATTR.xorPeerAddress, peerAddress], ...credentials], key),
+      host,
+    );
+    return response.type === 0x0108 ? 0 : errorCodeOf(response);
+  } finally {
+    socket.close();
+  }
+}
+
+/** An IPv4 address of this machine that is not loopback, if it has one. */
+function nonLoopbackAddress(): string | undefined {
+  return Object.values(networkInterfaces())
+    .flat()
+    .find((address) => address?.family === 'IPv4' && !address.internal)?.address;
+}
+
 function errorCodeOf(message: StunMessage): number {
   const value = message.attributes.get(ATTR.errorCode);
   return value === undefined ? 0 : value[2] * 100 + value[3];
@@ -182,6 +259,62 @@ describe('the coturn configuration', () => {
     ]) {
       expect(config).toContain(line);
     }
+  });
+
+  it('always denies private ranges as peers, and loopback too unless coturn itself is on loopback', () => {
+    const settings = {
+      port: 3478,
+      secret: 'S',
+      realm: 'parley.local',
+      relayPorts: { min: 20000, max: 20099 },
+      workDir: '/tmp/x',
+    };
+    const dev = coturnConfig({ ...settings, ip: '127.0.0.1' }).split('\n');
+    const lan = coturnConfig({ ...settings, ip: '192.0.2.7' }).split('\n');
+    for (const config of [dev, lan]) {
+      for (const range of [
+        '10.0.0.0-10.255.255.255',
+        '172.16.0.0-172.31.255.255',
+        '192.168.0.0-192.168.255.255',
+        '100.64.0.0-100.127.255.255',
+        '169.254.0.0-169.254.255.255',
+        'fc00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
+        'fe80::-febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
+      ]) {
+        expect(config).toContain(`denied-peer-ip=${range}`);
+      }
+    }
+    expect(dev).toContain('allow-loopback-peers');
+    expect(dev).not.toContain('denied-peer-ip=127.0.0.0-127.255.255.255');
+    expect(lan).not.toContain('allow-loopback-peers');
+    expect(lan).toContain('denied-peer-ip=127.0.0.0-127.255.255.255');
+    expect(lan).toContain('denied-peer-ip=::1');
+  });
+
+  it('prints a production template that denies loopback and private peers and never allows loopback', () => {
+    const config = productionCoturnConfig({ secret: 'prod-secret' }).split('\n');
+    for (const line of [
+      'use-auth-secret',
+      'static-auth-secret=prod-secret',
+      'no-cli',
+      'no-multicast-peers',
+      'denied-peer-ip=127.0.0.0-127.255.255.255',
+      'denied-peer-ip=::1',
+      'denied-peer-ip=10.0.0.0-10.255.255.255',
+      'denied-peer-ip=::ffff:0.0.0.0-::ffff:255.255.255.255',
+    ]) {
+      expect(config).toContain(line);
+    }
+    expect(config).not.toContain('allow-loopback-peers');
+    // coturn does not strip a comment after a value: every comment is a line of its own.
+    expect(config.filter((line) => !line.startsWith('#') && line.includes('#'))).toEqual([]);
+  });
+
+  it('is the configuration docs/deployment.md shows', () => {
+    const deployment = readFileSync(fileURLToPath(new URL('../docs/deployment.md', import.meta.url)), 'utf8');
+    expect(deployment).toContain(
+      `\`\`\`ini\n${productionCoturnConfig({ secret: 'CHANGE-ME-long-random-string' })}\`\`\``,
+    );
   });
 });
 
@@ -228,6 +361,33 @@ describe('the development TURN server', () => {
       errorCode: 401,
     });
   });
+
+  it('relays to loopback peers, but refuses permissions for private-range peers with 403', async () => {
+    const { iceServers } = issueIceServers(
+      { turnUrls: turn.turnUrls, turnSecret: turn.secret, turnTtl: 600, stunUrls: [] },
+      'client-2',
+    );
+    const { username, credential } = iceServers[0];
+    expect(await permission(turn.port, username!, credential!, '127.0.0.1')).toBe(0);
+    for (const peer of ['10.1.2.3', '172.16.0.1', '192.168.1.1', '100.64.0.1', '169.254.169.254']) {
+      expect(await permission(turn.port, username!, credential!, peer)).toBe(403);
+    }
+  });
+
+  it.skipIf(nonLoopbackAddress() === undefined)(
+    'denies loopback peers when it listens on an address other hosts can reach',
+    async () => {
+      const ip = nonLoopbackAddress()!;
+      const exposed = await startTurnServer({ ip, secret: 'exposed-secret' });
+      try {
+        const username = `${Math.floor(Date.now() / 1000) + 600}:probe`;
+        const password = turnPassword('exposed-secret', username);
+        expect(await permission(exposed.port, username, password, '127.0.0.1', ip)).toBe(403);
+      } finally {
+        await exposed.stop();
+      }
+    },
+  );
 
   it('stops: the process exits', async () => {
     const other = await startTurnServer();

@@ -41,6 +41,8 @@ export type PeerConnectionConstructor = new (configuration?: RTCConfiguration) =
 export interface PeerAdapterOptions {
   /** The room to join (handshake auth); the server's default room if omitted. */
   readonly room?: string;
+  /** The room's secret (handshake auth), if it has one: docs/security.md, "Rooms and secrets". */
+  readonly secret?: string;
   /** Opens the signaling socket, e.g. `connectSignaling(url)`; called on every (re)join. */
   readonly connectSocket: SignalingSocketFactory;
   /** Local audio/video to send; the app gets it from `getUserMedia`. */
@@ -182,7 +184,10 @@ export function createPeerAdapter(options: PeerAdapterOptions): PeerAdapter {
     actions: {
       joinRoom: () => {
         dropSocket()?.disconnect(); // e.g. the socket a full room refused
-        const opened = options.connectSocket(options.room === undefined ? {} : { room: options.room });
+        const opened = options.connectSocket({
+          ...(options.room === undefined ? {} : { room: options.room }),
+          ...(options.secret === undefined ? {} : { secret: options.secret }),
+        });
         socket = opened;
         unbindSocket = bindSignaling(opened, send, (error: SignalingError) => warn(error.message, error));
       },

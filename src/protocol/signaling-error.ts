@@ -3,7 +3,7 @@
  * change between releases, the code never does. See docs/protocol.md.
  */
 export type SignalingErrorCode =
-  'room-full' | 'bad-room-name' | 'bad-handshake' | 'bad-payload' | 'no-peer' | 'unknown-event';
+  'room-full' | 'bad-room-name' | 'bad-handshake' | 'bad-payload' | 'no-peer' | 'unknown-event' | 'rate-limited';
 
 /** Every code, for validation and exhaustive tests. */
 export const SIGNALING_ERROR_CODES: ReadonlySet<SignalingErrorCode> = new Set<SignalingErrorCode>([
@@ -13,7 +13,11 @@ export const SIGNALING_ERROR_CODES: ReadonlySet<SignalingErrorCode> = new Set<Si
   'bad-payload',
   'no-peer',
   'unknown-event',
+  'rate-limited',
 ]);
+
+/** Characters of a client-chosen event name quoted back in a message; the rest is cut. */
+export const QUOTED_EVENT_NAME_LENGTH = 64;
 
 /** The wire shape of an error: the payload of the `error` event and of CONNECT_ERROR's `data`. */
 export interface SignalingErrorPayload {
@@ -65,6 +69,27 @@ export class SignalingError extends Error {
 
   /** The client emitted an event the protocol does not define. */
   static unknownEvent(event: string): SignalingError {
-    return new SignalingError('unknown-event', `Unknown event "${event}".`);
+    return new SignalingError('unknown-event', `Unknown event "${quoteEventName(event)}".`);
   }
+
+  /** The client sends messages faster than the server takes them: this one was dropped. */
+  static rateLimited(event: string): SignalingError {
+    return new SignalingError(
+      'rate-limited',
+      `Too many messages: "${quoteEventName(event)}" was dropped. Slow down, or the server closes the connection.`,
+    );
+  }
+
+  /** This client's address was issued too many TURN credentials lately: it got STUN servers only. */
+  static turnRateLimited(): SignalingError {
+    return new SignalingError(
+      'rate-limited',
+      'TURN credentials are rate-limited: too many were issued to your address lately, so only STUN servers were given. Rejoin later to get TURN.',
+    );
+  }
+}
+
+/** The event name as quoted in a message: a client may send a long one, and the message must stay short. */
+function quoteEventName(event: string): string {
+  return event.length > QUOTED_EVENT_NAME_LENGTH ? `${event.slice(0, QUOTED_EVENT_NAME_LENGTH)}…` : event;
 }

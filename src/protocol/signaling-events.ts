@@ -79,9 +79,23 @@ export interface ClientToServerEvents {
 /** The handshake auth payload (`io(url, { auth })`). */
 export interface HandshakeAuth {
   readonly room?: string;
+  /**
+   * The room's secret, if it has one: set by the first peer, required of the second (see
+   * docs/security.md). Only ever in the auth payload, never in the query string.
+   */
+  readonly secret?: string;
+}
+
+/** What a CONNECT asks for: a room, and the secret it was opened with, if any. */
+export interface JoinRequest {
+  readonly room: string;
+  readonly secret: string | undefined;
 }
 
 const ROOM_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Longest room secret, in characters. */
+export const MAX_ROOM_SECRET_LENGTH = 128;
 
 /** Returns the room name if valid, or throws `bad-room-name` saying why. */
 export function parseRoomName(value: unknown): string {
@@ -92,20 +106,40 @@ export function parseRoomName(value: unknown): string {
   return value;
 }
 
+/** Returns the room secret if valid (absent is valid), or throws `bad-handshake` saying why. */
+export function parseRoomSecret(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_ROOM_SECRET_LENGTH) {
+    const got = typeof value === 'string' ? `${value.length} characters` : describe(value);
+    throw SignalingError.badHandshake(
+      `"secret" must be a string of 1 to ${MAX_ROOM_SECRET_LENGTH} characters, got ${got}`,
+    );
+  }
+  return value;
+}
+
 /**
- * Picks the room from the handshake: `auth.room` first, then the `room` query parameter, else
- * the default room. Throws `bad-handshake` for a wrongly typed auth payload and `bad-room-name`
- * for an invalid name.
+ * Reads the join request from the handshake. The room is `auth.room`, else the `room` query
+ * parameter, else the default room; the secret is `auth.secret`. Throws `bad-handshake` for a
+ * wrongly typed auth payload or secret, or a secret in the query string (where it would end up
+ * in proxy logs), and `bad-room-name` for an invalid name.
  */
-export function roomFromHandshake(auth: unknown, query: URLSearchParams): string {
+export function parseHandshake(auth: unknown, query: URLSearchParams): JoinRequest {
   if (auth !== undefined && auth !== null && (typeof auth !== 'object' || Array.isArray(auth))) {
     throw SignalingError.badHandshake(`auth must be an object, got ${describe(auth)}`);
   }
-  const fromAuth = (auth as HandshakeAuth | null | undefined)?.room;
-  if (fromAuth !== undefined) return parseRoomName(fromAuth);
+  if (query.has('secret')) {
+    throw SignalingError.badHandshake('send the room secret in the auth payload, not in the query string');
+  }
+  const fields = (auth ?? {}) as { room?: unknown; secret?: unknown };
   const fromQuery = query.get('room');
-  if (fromQuery !== null) return parseRoomName(fromQuery);
-  return DEFAULT_ROOM;
+  const room =
+    fields.room !== undefined
+      ? parseRoomName(fields.room)
+      : fromQuery !== null
+        ? parseRoomName(fromQuery)
+        : DEFAULT_ROOM;
+  return { room, secret: parseRoomSecret(fields.secret) };
 }
 
 /** Returns the payload as a `SignalPayload`, or throws `bad-payload` saying what is wrong. */

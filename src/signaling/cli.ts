@@ -7,8 +7,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { describeUwsImplementation, uwsIsNative } from './uws.js';
 import { startParleyServer, type ParleyServerConfig } from './parley-server.js';
-import { DEFAULT_TURN_TTL } from './turn-credentials.js';
-import { serveCommandFor, startTurnServer, type RunningTurnServer } from './turn-server.js';
+import { randomBytes } from 'node:crypto';
+import { DEFAULT_TURN_RATE, DEFAULT_TURN_TTL } from './turn-credentials.js';
+import { ENGINE_DEFAULTS } from './engine/engine-options.js';
+import { productionCoturnConfig, serveCommandFor, startTurnServer, type RunningTurnServer } from './turn-server.js';
 
 const DEFAULT_STATIC_DIR = fileURLToPath(new URL('../web/', import.meta.url));
 
@@ -24,9 +26,12 @@ Options of serve (each also read from the environment variable in brackets;
 repeatable options take a comma-separated list there):
   --port N              Port to listen on; 0 picks a free one.       [PARLEY_PORT]  (9999)
   --host ADDR           Address to listen on. 0.0.0.0 or :: for all.  [PARLEY_HOST]  (127.0.0.1)
-  --cors-origin ORIGIN  Let pages from ORIGIN use the signaling server
-                        (long-polling CORS); '*' allows any. Repeatable.
-                        WebSocket needs no CORS.                     [PARLEY_CORS_ORIGIN]
+  --allowed-origin ORIGIN
+                        Let pages from ORIGIN (e.g. https://app.example.com)
+                        connect, over WebSocket and long-polling alike. Pages
+                        of the server's own origin and of loopback always
+                        may; '*' allows any page. Repeatable.        [PARLEY_ALLOWED_ORIGIN]
+  --cors-origin ORIGIN  Deprecated name of --allowed-origin.         [PARLEY_CORS_ORIGIN]
   --static DIR          Serve the web app from DIR.                  [PARLEY_STATIC]
                         (default: the built app in dist/web, if built)
   --turn-url URL        A TURN server, e.g. turn:turn.example.com:3478?transport=udp
@@ -36,6 +41,9 @@ repeatable options take a comma-separated list there):
                         It never leaves the server: clients get
                         credentials derived from it.                 [PARLEY_TURN_SECRET]
   --turn-ttl SECONDS    Lifetime of issued TURN credentials.         [PARLEY_TURN_TTL]  (${DEFAULT_TURN_TTL})
+  --turn-rate N         TURN credentials per minute per client address
+                        (and as many at once); over it a client gets
+                        STUN servers only.                           [PARLEY_TURN_RATE]  (${DEFAULT_TURN_RATE.perMinute})
   --stun-url URL        A STUN server, e.g. stun:stun.example.com:3478. Repeatable.
                                                                      [PARLEY_STUN_URL]
   --turn                Also start a development TURN server (Debian's coturn,
@@ -47,10 +55,33 @@ repeatable options take a comma-separated list there):
   --ping-timeout MS     Time to answer a heartbeat.                  [PARLEY_PING_TIMEOUT]  (20000)
   --max-payload BYTES   Largest accepted message or HTTP body.       [PARLEY_MAX_PAYLOAD]  (1000000)
 
-Options of turn (a development coturn on 127.0.0.1; it prints the matching
-parley serve command line and runs until SIGINT or SIGTERM):
+Limits (docs/security.md explains each):
+  --max-buffered-bytes BYTES
+                        Bytes queued for one client before it is cut
+                        as a slow consumer.                          [PARLEY_MAX_BUFFERED_BYTES]  (${ENGINE_DEFAULTS.maxBufferedBytes})
+  --max-connections-per-address N
+                        WebSocket connections plus pending long-polls
+                        from one address.                            [PARLEY_MAX_CONNECTIONS_PER_ADDRESS]  (${ENGINE_DEFAULTS.maxConnectionsPerAddress})
+  --max-sessions-per-address N
+                        Open sessions of one address.                [PARLEY_MAX_SESSIONS_PER_ADDRESS]  (${ENGINE_DEFAULTS.maxSessionsPerAddress})
+  --handshake-rate N    New sessions per second from one address.    [PARLEY_HANDSHAKE_RATE]  (${ENGINE_DEFAULTS.handshakeRate})
+  --message-rate N      Messages per second from one client; the
+                        excess is dropped with an error.             [PARLEY_MESSAGE_RATE]  (${ENGINE_DEFAULTS.messageRate})
+  --max-concurrent-bodies N
+                        Long-polling request bodies received at once,
+                        server-wide; more are refused with 503.      [PARLEY_MAX_CONCURRENT_BODIES]  (${ENGINE_DEFAULTS.maxConcurrentBodies})
+
+Behind a reverse proxy every connection comes from the proxy's address: unless
+the engine trusts its X-Forwarded-For, raise the per-address limits (and
+--turn-rate) to what all your users need together.
+
+Options of turn (a development coturn on 127.0.0.1; it prints its configuration and
+the matching parley serve command line, and runs until SIGINT or SIGTERM):
   --port N              UDP and TCP port of the TURN server; 0 picks a free one.  (3478)
   --secret S            Its static-auth-secret.                      (random)
+  --print-config        Print a coturn configuration for a public TURN server
+                        (denies private and loopback peers; edit the lines
+                        marked CHANGE) and exit, running nothing.
 
 Endpoints: / (web app), /socket.io/ (Socket.IO v5 / Engine.IO v4), /healthz.
 SIGINT and SIGTERM close every session and stop the server.
@@ -70,11 +101,14 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   return parseServeCommand(argv, env).config;
 }
 
-/** `serve`'s options: the server configuration, and whether to start a development TURN server too. */
+/**
+ * `serve`'s options: the server configuration, whether to start a development TURN server too,
+ * and warnings for the user (deprecated options).
+ */
 export function parseServeCommand(
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
-): { config: ParleyServerConfig; localTurn: boolean } {
+): { config: ParleyServerConfig; localTurn: boolean; warnings: string[] } {
   const { values } = parseArgs({
     args: [...argv],
     strict: true,
@@ -82,69 +116,110 @@ export function parseServeCommand(
     options: {
       port: { type: 'string' },
       host: { type: 'string' },
+      'allowed-origin': { type: 'string', multiple: true },
       'cors-origin': { type: 'string', multiple: true },
       static: { type: 'string' },
       'turn-url': { type: 'string', multiple: true },
       'turn-secret': { type: 'string' },
       'turn-ttl': { type: 'string' },
+      'turn-rate': { type: 'string' },
       'stun-url': { type: 'string', multiple: true },
       turn: { type: 'boolean' },
       'ping-interval': { type: 'string' },
       'ping-timeout': { type: 'string' },
       'max-payload': { type: 'string' },
+      'max-buffered-bytes': { type: 'string' },
+      'max-connections-per-address': { type: 'string' },
+      'max-sessions-per-address': { type: 'string' },
+      'handshake-rate': { type: 'string' },
+      'message-rate': { type: 'string' },
+      'max-concurrent-bodies': { type: 'string' },
     },
   });
-  const one = (flag: keyof typeof values, variable: string): string | undefined =>
-    (values[flag] as string | undefined) ?? nonEmpty(env[variable]);
-  const many = (flag: keyof typeof values, variable: string): string[] =>
+  const variableOf = (flag: string): string => `PARLEY_${flag.toUpperCase().replaceAll('-', '_')}`;
+  const one = (flag: keyof typeof values): string | undefined =>
+    (values[flag] as string | undefined) ?? nonEmpty(env[variableOf(flag)]);
+  const many = (flag: keyof typeof values): string[] =>
     (values[flag] as string[] | undefined) ??
-    nonEmpty(env[variable])
+    nonEmpty(env[variableOf(flag)])
       ?.split(',')
       .map((s) => s.trim())
       .filter(Boolean) ??
     [];
+  /** A whole-number flag from `min` to `max`, `fallback` when absent. */
+  const count = (flag: keyof typeof values, fallback: number, min: number, max: number): number =>
+    integer(`--${flag}`, one(flag) ?? String(fallback), min, max);
 
-  const corsOrigins = many('cors-origin', 'PARLEY_CORS_ORIGIN');
-  const turnUrls = many('turn-url', 'PARLEY_TURN_URL');
-  const turnSecret = one('turn-secret', 'PARLEY_TURN_SECRET');
+  const warnings: string[] = [];
+  const corsOrigins = many('cors-origin');
+  if (corsOrigins.length > 0) warnings.push('--cors-origin (PARLEY_CORS_ORIGIN) is deprecated: use --allowed-origin.');
+  const allowedOrigins = [...new Set([...many('allowed-origin'), ...corsOrigins])];
+  const turnUrls = many('turn-url');
+  const turnSecret = one('turn-secret');
   if (turnUrls.length > 0 && turnSecret === undefined) {
     throw new UsageError('--turn-url needs --turn-secret (the static-auth-secret coturn checks credentials with).');
   }
-  const staticDir = one('static', 'PARLEY_STATIC') ?? (existsSync(DEFAULT_STATIC_DIR) ? DEFAULT_STATIC_DIR : undefined);
+  const staticDir = one('static') ?? (existsSync(DEFAULT_STATIC_DIR) ? DEFAULT_STATIC_DIR : undefined);
   if (staticDir !== undefined && !existsSync(staticDir))
     throw new UsageError(`--static ${staticDir}: no such directory.`);
 
   const localTurn = values.turn ?? ['1', 'true', 'yes'].includes(env['PARLEY_TURN'] ?? '');
+  const turnRate = count('turn-rate', DEFAULT_TURN_RATE.perMinute, 1, 1_000_000);
 
   const config: ParleyServerConfig = {
-    host: one('host', 'PARLEY_HOST') ?? '127.0.0.1',
-    port: integer('--port', one('port', 'PARLEY_PORT') ?? '9999', 0, 65_535),
-    corsOrigins: corsOrigins.includes('*') ? '*' : corsOrigins,
+    host: one('host') ?? '127.0.0.1',
+    port: count('port', 9999, 0, 65_535),
+    allowedOrigins: allowedOrigins.includes('*') ? '*' : allowedOrigins,
     staticDir,
     turn: {
       turnUrls,
       turnSecret,
-      turnTtl: integer('--turn-ttl', one('turn-ttl', 'PARLEY_TURN_TTL') ?? String(DEFAULT_TURN_TTL), 60, 31_536_000),
-      stunUrls: many('stun-url', 'PARLEY_STUN_URL'),
+      turnTtl: count('turn-ttl', DEFAULT_TURN_TTL, 60, 31_536_000),
+      stunUrls: many('stun-url'),
     },
+    // A minute's worth at once, so the default is 10 at once, then 10 a minute.
+    turnRate: { perMinute: turnRate, burst: turnRate },
     engine: {
-      pingInterval: integer('--ping-interval', one('ping-interval', 'PARLEY_PING_INTERVAL') ?? '25000', 100, 3_600_000),
-      pingTimeout: integer('--ping-timeout', one('ping-timeout', 'PARLEY_PING_TIMEOUT') ?? '20000', 100, 3_600_000),
-      maxPayload: integer('--max-payload', one('max-payload', 'PARLEY_MAX_PAYLOAD') ?? '1000000', 1024, 100_000_000),
+      pingInterval: count('ping-interval', ENGINE_DEFAULTS.pingInterval, 100, 3_600_000),
+      pingTimeout: count('ping-timeout', ENGINE_DEFAULTS.pingTimeout, 100, 3_600_000),
+      maxPayload: count('max-payload', ENGINE_DEFAULTS.maxPayload, 1024, 100_000_000),
+      maxBufferedBytes: count('max-buffered-bytes', ENGINE_DEFAULTS.maxBufferedBytes, 1024, 1_000_000_000),
+      maxConnectionsPerAddress: count(
+        'max-connections-per-address',
+        ENGINE_DEFAULTS.maxConnectionsPerAddress,
+        1,
+        1_000_000,
+      ),
+      maxSessionsPerAddress: count('max-sessions-per-address', ENGINE_DEFAULTS.maxSessionsPerAddress, 1, 1_000_000),
+      handshakeRate: count('handshake-rate', ENGINE_DEFAULTS.handshakeRate, 1, 1_000_000),
+      messageRate: count('message-rate', ENGINE_DEFAULTS.messageRate, 1, 1_000_000),
+      maxConcurrentBodies: count('max-concurrent-bodies', ENGINE_DEFAULTS.maxConcurrentBodies, 1, 1_000_000),
     },
   };
-  return { config, localTurn };
+  return { config, localTurn, warnings };
+}
+
+/** `turn`'s options. */
+export interface TurnOptions {
+  readonly port: number;
+  readonly secret: string | undefined;
+  /** Print a production coturn configuration instead of running coturn. */
+  readonly printConfig: boolean;
 }
 
 /** Parses `turn`'s options. */
-export function parseTurnOptions(argv: readonly string[]): { port: number; secret: string | undefined } {
+export function parseTurnOptions(argv: readonly string[]): TurnOptions {
   const { values } = parseArgs({
     args: [...argv],
     strict: true,
     allowPositionals: false,
-    options: { port: { type: 'string' }, secret: { type: 'string' } },
+    options: { port: { type: 'string' }, secret: { type: 'string' }, 'print-config': { type: 'boolean' } },
   });
-  return { port: integer('--port', values.port ?? '3478', 0, 65_535), secret: values.secret };
+  return {
+    port: integer('--port', values.port ?? '3478', 0, 65_535),
+    secret: values.secret,
+    printConfig: values['print-config'] ?? false,
+  };
 }
 
 /** Runs the command line; resolves with the process exit code, or never for a running server. */
@@ -168,7 +243,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   let config: ParleyServerConfig;
   let localTurn: boolean;
   try {
-    ({ config, localTurn } = parseServeCommand(rest, env));
+    let warnings: string[];
+    ({ config, localTurn, warnings } = parseServeCommand(rest, env));
+    for (const warning of warnings) process.stderr.write(`parley: ${warning}\n`);
   } catch (error) {
     process.stderr.write(`parley: ${(error as Error).message}\nSee parley --help.\n`);
     return 2;
@@ -234,16 +311,24 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
 
 /** `parley turn`: coturn on loopback until SIGINT or SIGTERM. */
 async function runTurn(argv: readonly string[]): Promise<number> {
-  let options: { port: number; secret: string | undefined };
+  let options: TurnOptions;
   try {
     options = parseTurnOptions(argv);
   } catch (error) {
     process.stderr.write(`parley: ${(error as Error).message}\nSee parley --help.\n`);
     return 2;
   }
+  if (options.printConfig) {
+    process.stdout.write(productionCoturnConfig({ secret: options.secret ?? randomBytes(32).toString('base64url') }));
+    return 0;
+  }
   let turn: RunningTurnServer;
   try {
-    turn = await startTurnServer({ ...options, onLog: (line) => process.stdout.write(`coturn: ${line}\n`) });
+    turn = await startTurnServer({
+      port: options.port,
+      secret: options.secret,
+      onLog: (line) => process.stdout.write(`coturn: ${line}\n`),
+    });
   } catch (error) {
     process.stderr.write(`parley: ${(error as Error).message}\n`);
     return 1;
@@ -265,7 +350,10 @@ async function runTurn(argv: readonly string[]): Promise<number> {
     });
   });
   process.stdout.write(
-    `TURN server (coturn) listening on ${turn.ip}:${turn.port} (UDP and TCP), relay ports ${turn.relayPorts.min}-${turn.relayPorts.max}.\n` +
+    `coturn runs with this configuration (development only: it allows loopback peers; for a public\n` +
+      `TURN server see parley turn --print-config and docs/deployment.md):\n` +
+      turn.config.replace(/^(?=.)/gm, '  ') +
+      `TURN server (coturn) listening on ${turn.ip}:${turn.port} (UDP and TCP), relay ports ${turn.relayPorts.min}-${turn.relayPorts.max}.\n` +
       `Run Parley with it:\n  ${serveCommandFor(turn)}\n`,
   );
   return stopped;

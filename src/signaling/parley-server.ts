@@ -8,19 +8,29 @@ import { ProtocolServer, type EngineOptions } from './engine/protocol-server.js'
 import { SignalingNamespace } from './signaling-namespace.js';
 import { loadStaticFiles, resolveStaticFile, type StaticFile } from './static-files.js';
 import type { TurnConfig } from './turn-credentials.js';
+import type { RateLimit } from './address-rate-limiter.js';
+import type { AllowedOrigins } from './engine/engine-options.js';
+import { FdGuard, UwsListenSocket } from './fd-guard.js';
 
 /** Everything `parley serve` can be told. */
 export interface ParleyServerConfig {
   readonly host: string;
   /** 0 picks a free port. */
   readonly port: number;
-  /** Origins allowed to use long-polling from another origin; `'*'` allows any. */
-  readonly corsOrigins: readonly string[] | '*';
+  /**
+   * Page origins besides the server's own (and loopback) that may connect, over WebSocket and
+   * long-polling alike; `'*'` allows any. See docs/security.md, "Origins".
+   */
+  readonly allowedOrigins: AllowedOrigins;
   /** Directory of the web app to serve at `/`, or undefined to serve none. */
   readonly staticDir: string | undefined;
   readonly turn: TurnConfig;
-  /** Engine.IO timing and limits; defaults are socket.io's. */
-  readonly engine?: Omit<EngineOptions, 'corsOrigins'>;
+  /** TURN credentials one client address may get; default 10 at once, then 10 a minute. */
+  readonly turnRate?: RateLimit;
+  /** Wall-clock time in ms for the signaling app (credential expiry, TURN rate); default `Date.now`. */
+  readonly now?: () => number;
+  /** Engine.IO timing and limits; defaults are socket.io's, limits in engine-options.ts. */
+  readonly engine?: Omit<EngineOptions, 'allowedOrigins'>;
 }
 
 /** A listening server. */
@@ -36,8 +46,12 @@ export interface RunningParleyServer {
 /** Starts Parley and resolves once it listens. */
 export function startParleyServer(config: ParleyServerConfig): Promise<RunningParleyServer> {
   const app = uws.App();
-  const engine = new ProtocolServer({ ...config.engine, corsOrigins: config.corsOrigins });
-  const signaling = new SignalingNamespace(config.turn);
+  // Near the open-file limit the guard stops accepting (src/signaling/fd-guard.ts); the engine's
+  // own connection limit defaults to the guard's budget, so it refuses with 503 before that.
+  const fdGuard = new FdGuard({ log: config.engine?.log });
+  const maxConnections = config.engine?.maxConnections ?? fdGuard.connectionBudget;
+  const engine = new ProtocolServer({ ...config.engine, maxConnections, allowedOrigins: config.allowedOrigins });
+  const signaling = new SignalingNamespace({ turn: config.turn, turnRate: config.turnRate, now: config.now });
   engine.of('/', signaling);
   engine.attach(app);
 
@@ -47,6 +61,7 @@ export function startParleyServer(config: ParleyServerConfig): Promise<RunningPa
       uwsNative: uwsIsNative,
       sessions: engine.sessionCount,
       rooms: signaling.rooms.size,
+      files: fdGuard.state,
     });
     res.cork(() =>
       res.writeHeader('content-type', 'application/json').writeHeader('cache-control', 'no-store').end(body),
@@ -71,7 +86,9 @@ export function startParleyServer(config: ParleyServerConfig): Promise<RunningPa
         );
         return;
       }
-      const port = uws.us_socket_local_port(token);
+      const listenSocket = new UwsListenSocket(app, config.host, config.port, token);
+      fdGuard.start(listenSocket);
+      const port = listenSocket.port;
       const hostInUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
       resolve({
         port,
@@ -79,7 +96,8 @@ export function startParleyServer(config: ParleyServerConfig): Promise<RunningPa
         signaling,
         engine,
         close: () => {
-          uws.us_listen_socket_close(token);
+          fdGuard.stop();
+          listenSocket.close();
           engine.close();
           // Also end idle keep-alive HTTP connections, which would otherwise keep the process up.
           // (The native App has close(); this build's typings lack it.)

@@ -3,7 +3,11 @@
  * transitions (see snapshot-stepper.ts). A snapshot is a few hundred bytes; an actor per room
  * would cost several times that and a mailbox per event, which tens of thousands of rooms
  * don't need.
+ *
+ * Rooms are keyed by name and secret ({@link roomKey}): peers who name the same room with
+ * different secrets (or one with none) are in different rooms and never learn of each other.
  */
+import { createHash } from 'node:crypto';
 import type { SnapshotFrom } from 'xstate';
 import { createSnapshotStepper, type SnapshotStepper } from '../machines/snapshot-stepper.js';
 import { otherPeer, roomMachine, type RoomEvent, type RoomPeer } from '../machines/room-machine.js';
@@ -11,22 +15,41 @@ import type { PeerRole } from '../protocol/signaling-events.js';
 
 type RoomSnapshot = SnapshotFrom<typeof roomMachine>;
 
-/** The room machine's effects, as the signaling server implements them. */
+/**
+ * The room machine's effects, as the signaling server implements them. The newcomer's own
+ * effects are optional: the server answers a join from its {@link JoinOutcome} instead (the
+ * newcomer's CONNECT is not acknowledged while the machine runs), so only observers need them.
+ */
 export interface RoomEffects {
-  welcomePeer(peerId: string, role: PeerRole, room: string): void;
+  welcomePeer?(peerId: string, role: PeerRole, room: string): void;
   notifyReady(peerId: string): void;
-  refuseRoomFull(peerId: string, room: string): void;
+  refuseRoomFull?(peerId: string, room: string): void;
   notifyPeerLeft(peerId: string): void;
 }
 
+/** What a join came to, read from the room's snapshot after it. */
+export type JoinOutcome =
+  { readonly admitted: true; readonly role: PeerRole } | { readonly admitted: false; readonly reason: 'room-full' };
+
 /** What a room looks like from outside, for tests, health checks and the future inspector. */
 export interface RoomView {
+  /** The room's key (see {@link roomKey}). */
   readonly room: string;
   readonly state: 'empty' | 'waiting' | 'ready';
   readonly peers: readonly RoomPeer[];
 }
 
-/** Rooms by name, driven by the room machine. */
+/**
+ * The registry key of room `name` opened with `secret`: the name alone without a secret, else
+ * the name, a NUL (which no room name contains) and the secret's SHA-256 in base64url. The
+ * secret itself is never stored.
+ */
+export function roomKey(name: string, secret: string | undefined): string {
+  if (secret === undefined) return name;
+  return `${name}\u0000${createHash('sha256').update(secret).digest('base64url')}`;
+}
+
+/** Rooms by key, driven by the room machine. */
 export class RoomRegistry {
   readonly #rooms = new Map<string, RoomSnapshot>();
   readonly #machine: SnapshotStepper<typeof roomMachine>;
@@ -34,9 +57,9 @@ export class RoomRegistry {
   constructor(effects: RoomEffects) {
     const machine = roomMachine.provide({
       actions: {
-        welcomePeer: (_, { peerId, role, room }) => effects.welcomePeer(peerId, role, room),
+        welcomePeer: (_, { peerId, role, room }) => effects.welcomePeer?.(peerId, role, room),
         notifyReady: (_, { peerId }) => effects.notifyReady(peerId),
-        refuseRoomFull: (_, { peerId, room }) => effects.refuseRoomFull(peerId, room),
+        refuseRoomFull: (_, { peerId, room }) => effects.refuseRoomFull?.(peerId, room),
         notifyPeerLeft: (_, { peerId }) => effects.notifyPeerLeft(peerId),
         disposeRoom: (_, { room }) => this.#rooms.delete(room),
       },
@@ -44,16 +67,28 @@ export class RoomRegistry {
     this.#machine = createSnapshotStepper(machine);
   }
 
-  /** Feeds `room.join` to the room, creating it if needed, and runs the resulting effects. */
-  join(room: string, peerId: string): void {
+  /**
+   * Feeds `room.join` to the room, creating it if needed, runs the resulting effects, and says
+   * whether the peer is now a member, in which role.
+   */
+  join(room: string, peerId: string): JoinOutcome {
     const snapshot = this.#rooms.get(room) ?? this.#create(room);
-    this.#advance(room, snapshot, { type: 'room.join', peerId });
+    const next = this.#advance(room, snapshot, { type: 'room.join', peerId });
+    const member = memberOf(next, peerId);
+    // The machine turns a newcomer away only from a full room.
+    return member ? { admitted: true, role: member.role } : { admitted: false, reason: 'room-full' };
   }
 
   /** Feeds `room.leave`; unknown rooms and non-members are ignored, as the machine says. */
   leave(room: string, peerId: string): void {
     const snapshot = this.#rooms.get(room);
     if (snapshot !== undefined) this.#advance(room, snapshot, { type: 'room.leave', peerId });
+  }
+
+  /** `peerId` as a member of the room (its role), or undefined if it is not in it. */
+  member(room: string, peerId: string): RoomPeer | undefined {
+    const snapshot = this.#rooms.get(room);
+    return snapshot && memberOf(snapshot, peerId);
   }
 
   /** The other peer of `peerId`'s room while the call is up, else undefined: may I relay? */
@@ -78,10 +113,15 @@ export class RoomRegistry {
     return snapshot;
   }
 
-  #advance(room: string, snapshot: RoomSnapshot, event: RoomEvent): void {
+  #advance(room: string, snapshot: RoomSnapshot, event: RoomEvent): RoomSnapshot {
     const [next, actions] = this.#machine.step(snapshot, event);
     // Store first: effects may look the room up, and `disposeRoom` removes it again.
     this.#rooms.set(room, next);
     for (const action of actions) action.exec?.(action.info as never, action.params as never);
+    return next;
   }
+}
+
+function memberOf(snapshot: RoomSnapshot, peerId: string): RoomPeer | undefined {
+  return snapshot.context.peers.find((peer) => peer.id === peerId);
 }

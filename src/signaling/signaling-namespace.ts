@@ -2,10 +2,18 @@
  * The signaling app: the Socket.IO namespace `/` that puts each client in a room, relays its
  * `data` to the other peer, and hands out roles and ICE servers. Room decisions are the room
  * machine's (via RoomRegistry); this file validates input at the socket boundary and carries
- * out the machine's effects on sockets. docs/protocol.md describes the wire contract.
+ * out the machine's effects on sockets. docs/protocol.md describes the wire contract,
+ * docs/security.md the room secrets and the TURN credential limit.
  */
-import { issueIceServers, type TurnConfig } from './turn-credentials.js';
-import { RoomRegistry } from './room-registry.js';
+import {
+  DEFAULT_TURN_RATE,
+  issueIceServers,
+  issueStunServers,
+  issuesTurnCredentials,
+  type TurnConfig,
+} from './turn-credentials.js';
+import { AddressRateLimiter, type RateLimit } from './address-rate-limiter.js';
+import { RoomRegistry, roomKey } from './room-registry.js';
 import type {
   Ack,
   ConnectRefusal,
@@ -13,13 +21,22 @@ import type {
   NamespaceHandler,
   ServerSocket,
 } from './engine/namespace-handler.js';
-import { parseSignal, roomFromHandshake, type PeerRole } from '../protocol/signaling-events.js';
+import { parseHandshake, parseSignal } from '../protocol/signaling-events.js';
 import { SignalingError } from '../protocol/signaling-error.js';
 
-/** What the app keeps on each socket: its room, and its role once admitted. */
+/** How to build a {@link SignalingNamespace}. */
+export interface SignalingOptions {
+  readonly turn: TurnConfig;
+  /** TURN credentials one client address may get; default {@link DEFAULT_TURN_RATE}. */
+  readonly turnRate?: RateLimit;
+  /** Wall-clock time in ms (credential expiry, the TURN rate limit); default `Date.now`. */
+  readonly now?: () => number;
+}
+
+/** What the app keeps on each admitted socket: its room's public name and its registry key. */
 interface Membership {
   readonly room: string;
-  role?: PeerRole;
+  readonly key: string;
 }
 
 /** The signaling namespace handler. One instance serves every room of a server. */
@@ -27,47 +44,43 @@ export class SignalingNamespace implements NamespaceHandler {
   readonly rooms: RoomRegistry;
   readonly #sockets = new Map<string, ServerSocket>();
   readonly #turn: TurnConfig;
-  /** Set by the machine's `refuseRoomFull` effect during a join, read right after it. */
-  #refusal: SignalingError | undefined;
+  readonly #turnLimit: AddressRateLimiter;
+  readonly #now: () => number;
 
-  constructor(turn: TurnConfig) {
-    this.#turn = turn;
+  constructor(options: SignalingOptions) {
+    this.#turn = options.turn;
+    this.#now = options.now ?? Date.now;
+    this.#turnLimit = new AddressRateLimiter(options.turnRate ?? DEFAULT_TURN_RATE, this.#now);
     this.rooms = new RoomRegistry({
-      // The newcomer's CONNECT is not acknowledged yet: remember the role, deliver in `connected`.
-      welcomePeer: (peerId, role) => {
-        const membership = this.#sockets.get(peerId)?.data as Membership | undefined;
-        if (membership) membership.role = role;
-      },
       notifyReady: (peerId) => this.#sockets.get(peerId)?.emit('ready'),
-      refuseRoomFull: (_peerId, room) => {
-        this.#refusal = SignalingError.roomFull(room);
-      },
       notifyPeerLeft: (peerId) => this.#sockets.get(peerId)?.emit('peer-left'),
     });
   }
 
   connect(socket: ServerSocket): ConnectRefusal | undefined {
-    let room: string;
+    let request;
     try {
-      room = roomFromHandshake(socket.handshake.auth, socket.handshake.query);
+      request = parseHandshake(socket.handshake.auth, socket.handshake.query);
     } catch (error) {
       return refusalFor(error);
     }
-    const membership: Membership = { room };
-    socket.data = membership;
+    // A wrong or missing secret leads to another room, not to a refusal: nothing tells a
+    // guesser whether the room it named exists.
+    const key = roomKey(request.room, request.secret);
+    const outcome = this.rooms.join(key, socket.id);
+    if (!outcome.admitted) return refusalFor(SignalingError.roomFull(request.room));
+    socket.data = { room: request.room, key } satisfies Membership;
     this.#sockets.set(socket.id, socket);
-    this.#refusal = undefined;
-    this.rooms.join(room, socket.id);
-    if (this.#refusal === undefined) return undefined;
-    this.#sockets.delete(socket.id);
-    return refusalFor(this.#refusal);
+    return undefined;
   }
 
   connected(socket: ServerSocket): void {
-    const { room, role } = socket.data as Membership;
-    if (role === undefined) return;
-    socket.emit('role', { room, role });
-    socket.emit('ice-servers', issueIceServers(this.#turn, socket.id));
+    const { room, key } = socket.data as Membership;
+    // The CONNECT is acknowledged only now, so the welcome the machine decided on is sent now.
+    const member = this.rooms.member(key, socket.id);
+    if (member === undefined) return;
+    socket.emit('role', { room, role: member.role });
+    this.#sendIceServers(socket);
   }
 
   event(socket: ServerSocket, name: string, args: unknown[], ack: Ack | undefined, encoded: string | undefined): void {
@@ -85,8 +98,22 @@ export class SignalingNamespace implements NamespaceHandler {
     }
   }
 
+  rateLimited(socket: ServerSocket, name: string): void {
+    socket.emit('error', SignalingError.rateLimited(name).toPayload());
+  }
+
   disconnect(socket: ServerSocket, _reason: DisconnectReason): void {
-    if (this.#sockets.delete(socket.id)) this.rooms.leave((socket.data as Membership).room, socket.id);
+    if (this.#sockets.delete(socket.id)) this.rooms.leave((socket.data as Membership).key, socket.id);
+  }
+
+  /** ICE servers with TURN credentials, unless this client's address had too many lately. */
+  #sendIceServers(socket: ServerSocket): void {
+    if (!issuesTurnCredentials(this.#turn) || this.#turnLimit.take(socket.handshake.remoteAddress)) {
+      socket.emit('ice-servers', issueIceServers(this.#turn, socket.id, this.#now()));
+      return;
+    }
+    socket.emit('ice-servers', issueStunServers(this.#turn));
+    socket.emit('error', SignalingError.turnRateLimited().toPayload());
   }
 
   #relay(socket: ServerSocket, args: unknown[], encoded: string | undefined): void {
@@ -97,7 +124,7 @@ export class SignalingNamespace implements NamespaceHandler {
       socket.emit('error', (error as SignalingError).toPayload());
       return;
     }
-    const peerId = this.rooms.peerOf((socket.data as Membership).room, socket.id);
+    const peerId = this.rooms.peerOf((socket.data as Membership).key, socket.id);
     const peer = peerId === undefined ? undefined : this.#sockets.get(peerId);
     if (peer === undefined) {
       socket.emit('error', SignalingError.noPeer().toPayload());

@@ -41,6 +41,8 @@ export interface RunningTurnServer {
   readonly secret: string;
   readonly realm: string;
   readonly relayPorts: { readonly min: number; readonly max: number };
+  /** The coturn configuration file it runs with (see {@link coturnConfig}). */
+  readonly config: string;
   /** `turn:` URLs over UDP and TCP, as `parley serve --turn-url` takes them. */
   readonly turnUrls: readonly string[];
   /** The same server as a STUN URL. */
@@ -52,7 +54,45 @@ export interface RunningTurnServer {
   stop(): Promise<void>;
 }
 
-/** The coturn configuration file for these settings (one `key=value` or flag per line). */
+/**
+ * Peer addresses a TURN server must not relay to, as coturn `denied-peer-ip` ranges: otherwise
+ * anyone holding credentials can reach hosts on the TURN server's private networks through it.
+ * Loopback is listed apart ({@link LOOPBACK_PEER_RANGES}): see {@link coturnConfig}.
+ */
+export const PRIVATE_PEER_RANGES: readonly { readonly range: string; readonly why: string }[] = [
+  { range: '0.0.0.0-0.255.255.255', why: '"this network" (RFC 1122)' },
+  { range: '10.0.0.0-10.255.255.255', why: 'private (RFC 1918)' },
+  { range: '100.64.0.0-100.127.255.255', why: 'carrier-grade NAT (RFC 6598)' },
+  { range: '169.254.0.0-169.254.255.255', why: 'link-local, cloud metadata services' },
+  { range: '172.16.0.0-172.31.255.255', why: 'private (RFC 1918)' },
+  { range: '192.0.0.0-192.0.0.255', why: 'IETF protocol assignments' },
+  { range: '192.168.0.0-192.168.255.255', why: 'private (RFC 1918)' },
+  { range: '198.18.0.0-198.19.255.255', why: 'benchmarking' },
+  { range: '240.0.0.0-255.255.255.255', why: 'reserved, broadcast' },
+  { range: '::ffff:0.0.0.0-::ffff:255.255.255.255', why: 'IPv4-mapped IPv6: would reach every IPv4 range' },
+  { range: '64:ff9b::-64:ff9b::ffff:ffff', why: 'NAT64: would reach the IPv4 ranges above' },
+  { range: 'fc00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', why: 'unique local fc00::/7' },
+  { range: 'fe80::-febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff', why: 'link-local fe80::/10' },
+];
+
+/** Loopback peers: the TURN server's own host. Denied unless the server itself is loopback-only. */
+export const LOOPBACK_PEER_RANGES: readonly { readonly range: string; readonly why: string }[] = [
+  { range: '127.0.0.0-127.255.255.255', why: 'loopback: services on the TURN host itself' },
+  { range: '::1', why: 'loopback: services on the TURN host itself' },
+];
+
+/** Whether `ip` is a loopback address, so that only processes on this host can reach it. */
+export function isLoopbackAddress(ip: string): boolean {
+  return ip === '::1' || ip === 'localhost' || /^127\.\d+\.\d+\.\d+$/.test(ip);
+}
+
+/**
+ * The coturn configuration file of the development server (one `key=value` or flag per line).
+ * Private ranges are always denied as peers. Loopback peers are allowed only when coturn listens
+ * on loopback (both browsers of a call on one machine relay to 127.0.0.1, and only local
+ * processes can use such a server); on any other address they are denied, as a public server
+ * must (docs/security.md, "TURN credentials").
+ */
 export function coturnConfig(settings: {
   readonly ip: string;
   readonly port: number;
@@ -61,6 +101,7 @@ export function coturnConfig(settings: {
   readonly relayPorts: { readonly min: number; readonly max: number };
   readonly workDir: string;
 }): string {
+  const loopbackOnly = isLoopbackAddress(settings.ip);
   return [
     `listening-ip=${settings.ip}`,
     `relay-ip=${settings.ip}`,
@@ -72,11 +113,11 @@ export function coturnConfig(settings: {
     `static-auth-secret=${settings.secret}`,
     `realm=${settings.realm}`,
     'fingerprint',
-    // coturn 4.6 refuses allow-loopback-peers unless the telnet CLI is off.
+    // coturn 4.6 refuses allow-loopback-peers unless the telnet CLI is off; off is right anyway.
     'no-cli',
-    // Both browsers of a dev call relay to 127.0.0.1; coturn forbids loopback peers otherwise.
-    'allow-loopback-peers',
+    ...(loopbackOnly ? ['allow-loopback-peers'] : LOOPBACK_PEER_RANGES.map(({ range }) => `denied-peer-ip=${range}`)),
     'no-multicast-peers',
+    ...PRIVATE_PEER_RANGES.map(({ range }) => `denied-peer-ip=${range}`),
     'no-tls',
     'no-dtls',
     'log-file=stdout',
@@ -84,6 +125,64 @@ export function coturnConfig(settings: {
     // Keep coturn's pid file and SQLite database out of /var so several can run side by side.
     `pidfile=${join(settings.workDir, 'turnserver.pid')}`,
     `userdb=${join(settings.workDir, 'turndb')}`,
+    '',
+  ].join('\n');
+}
+
+/**
+ * A coturn configuration for a public TURN server, to copy to /etc/turnserver.conf and edit
+ * where it says CHANGE (`parley turn --print-config`; docs/deployment.md explains each part).
+ * Every private and loopback range is denied as a peer.
+ */
+export function productionCoturnConfig(settings: { readonly secret: string }): string {
+  const denied = (ranges: typeof PRIVATE_PEER_RANGES) =>
+    ranges.flatMap(({ range, why }) => [`# ${why}`, `denied-peer-ip=${range}`]);
+  return [
+    '# coturn configuration for a public TURN server used by Parley (parley turn --print-config).',
+    '# Keep comments on lines of their own: coturn does not strip them after a value.',
+    '# --- identity: CHANGE to your TURN host name and public address ----------------',
+    'realm=turn.example.com',
+    'server-name=turn.example.com',
+    '# behind 1:1 NAT (cloud VMs) give public/private: external-ip=203.0.113.10/10.0.0.5',
+    'external-ip=203.0.113.10',
+    '',
+    '# --- listeners: turn: on 3478 (UDP and TCP), turns: (TLS) on 5349 --------------',
+    'listening-port=3478',
+    'tls-listening-port=5349',
+    '# 443 gets through the strictest firewalls, if nothing else listens on it on this address:',
+    '# alt-tls-listening-port=443',
+    'cert=/etc/letsencrypt/live/turn.example.com/fullchain.pem',
+    'pkey=/etc/letsencrypt/live/turn.example.com/privkey.pem',
+    'no-tlsv1',
+    'no-tlsv1_1',
+    'no-dtls',
+    '',
+    '# --- relay ports: open exactly these (UDP) in the firewall ----------------------',
+    'min-port=49160',
+    '# one port per relayed browser (allocation): 41 here; size it to your load',
+    'max-port=49200',
+    '',
+    '# --- authentication: the same secret as parley serve --turn-secret --------------',
+    'use-auth-secret',
+    '# long and random, e.g. openssl rand -base64 32',
+    `static-auth-secret=${settings.secret}`,
+    'fingerprint',
+    '',
+    "# --- don't be a proxy into private networks or into this host ------------------",
+    '# Never allow-loopback-peers here: it would relay to services listening on this host.',
+    'no-cli',
+    'no-multicast-peers',
+    ...denied(LOOPBACK_PEER_RANGES),
+    ...denied(PRIVATE_PEER_RANGES),
+    '# A TURN server that must reach peers in its own private network allows that range back',
+    '# with allowed-peer-ip=... (allowed wins over denied).',
+    '',
+    '# --- limits and logs -----------------------------------------------------------',
+    'total-quota=300',
+    'user-quota=12',
+    'stale-nonce=600',
+    'log-file=syslog',
+    'simple-log',
     '',
   ].join('\n');
 }
@@ -97,7 +196,8 @@ export async function startTurnServer(options: TurnServerOptions = {}): Promise<
   const relayPorts = options.relayPorts ?? randomRelayRange();
   const workDir = mkdtempSync(join(tmpdir(), 'parley-turn-'));
   const configPath = join(workDir, 'turnserver.conf');
-  writeFileSync(configPath, coturnConfig({ ip, port, secret, realm, relayPorts, workDir }), { mode: 0o600 });
+  const config = coturnConfig({ ip, port, secret, realm, relayPorts, workDir });
+  writeFileSync(configPath, config, { mode: 0o600 });
 
   const child = spawn(options.command ?? 'turnserver', ['-c', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
   const log: string[] = [];
@@ -150,6 +250,7 @@ export async function startTurnServer(options: TurnServerOptions = {}): Promise<
     secret,
     realm,
     relayPorts,
+    config,
     turnUrls: [`turn:${ip}:${port}?transport=udp`, `turn:${ip}:${port}?transport=tcp`],
     stunUrl: `stun:${ip}:${port}`,
     pid: child.pid ?? -1,

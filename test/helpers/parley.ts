@@ -10,14 +10,19 @@ import {
 } from '../../src/signaling/parley-server.js';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../src/protocol/signaling-events.js';
 
-/** Starts Parley on 127.0.0.1 with a free port; `overrides` replace defaults. */
+/**
+ * Starts Parley on 127.0.0.1 with a free port; `overrides` replace defaults. Every test client
+ * comes from 127.0.0.1, so the TURN credential limit per address is raised far above what a test
+ * file uses (test/signaling-security.test.ts checks the real default).
+ */
 export function startTestServer(overrides: Partial<ParleyServerConfig> = {}): Promise<RunningParleyServer> {
   return startParleyServer({
     host: '127.0.0.1',
     port: 0,
-    corsOrigins: [],
+    allowedOrigins: [],
     staticDir: undefined,
-    turn: { turnUrls: [], turnSecret: undefined, turnTtl: 86_400, stunUrls: [] },
+    turn: { turnUrls: [], turnSecret: undefined, turnTtl: 3_600, stunUrls: [] },
+    turnRate: { perMinute: 10_000, burst: 10_000 },
     ...overrides,
   });
 }
@@ -51,15 +56,25 @@ const TRANSPORTS: Record<TransportMode, { transports: ('websocket' | 'polling')[
 };
 
 /**
- * Connects a client. `room` goes in the auth payload unless `query` is used. Resolves after
- * `connect` or `connect_error` (recorded as events of those names).
+ * Connects a client. `room` (and `secret`) go in the auth payload unless `auth` or `query` is
+ * used. Resolves after `connect` or `connect_error` (recorded as events of those names).
  */
 export async function connectClient(
   url: string,
-  options: { room?: unknown; auth?: unknown; query?: Record<string, string>; mode?: TransportMode } = {},
+  options: {
+    room?: unknown;
+    secret?: unknown;
+    auth?: unknown;
+    query?: Record<string, string>;
+    mode?: TransportMode;
+  } = {},
 ): Promise<TestClient> {
   const mode = options.mode ?? 'websocket';
-  const auth = options.auth ?? (options.room === undefined ? undefined : { room: options.room });
+  const fields = {
+    ...(options.room === undefined ? {} : { room: options.room }),
+    ...(options.secret === undefined ? {} : { secret: options.secret }),
+  };
+  const auth = options.auth ?? (Object.keys(fields).length === 0 ? undefined : fields);
   const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(url, {
     ...TRANSPORTS[mode],
     ...(auth === undefined ? {} : { auth: auth as Record<string, unknown> }),

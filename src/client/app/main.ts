@@ -54,7 +54,7 @@ const IN_ROOM: ReadonlySet<CallStatusName> = new Set(['joining', 'waiting', 'con
 
 async function start(): Promise<void> {
   const notices = createNotices(ui.notices);
-  const { room, replacedInvalid } = roomFromLink(location, history);
+  const { room, secret, replacedInvalid } = roomFromLink(location, history);
   ui.roomName.textContent = `Room ${room}`;
   document.title = `Parley · ${room}`;
   if (replacedInvalid !== undefined) {
@@ -74,6 +74,7 @@ async function start(): Promise<void> {
   let reconnectedSinceCall = false;
   const adapter = createPeerAdapter({
     room,
+    secret,
     localStream: media.stream,
     connectSocket: watchSignaling(connectSignaling(location.origin), (next) => {
       if (next.state === 'connected' && link.state === 'reconnecting') reconnectedSinceCall = true;

@@ -2,8 +2,10 @@
  * What each client address holds and how fast it opens sessions: WebSocket connections and
  * pending long-poll requests, open sessions, and a token bucket of handshakes. One table per
  * server. An address is forgotten once it holds nothing and its bucket has refilled, so the
- * table's size follows the addresses that are active, not every address ever seen.
+ * table's size follows the addresses that are active, not every address ever seen. Addresses
+ * are grouped by {@link addressKey}: an IPv6 client by its /64, which one subscriber holds whole.
  */
+import { addressKey } from './client-address.js';
 import type { EngineClock } from './clock.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import type { ResolvedEngineOptions } from './engine-options.js';
@@ -73,7 +75,7 @@ export class AddressTable {
   }
 
   releaseConnection(address: string): void {
-    const use = this.uses.get(address);
+    const use = this.uses.get(addressKey(address));
     if (use === undefined || use.connections === 0) return;
     use.connections -= 1;
     this.totalConnections -= 1;
@@ -101,7 +103,7 @@ export class AddressTable {
   }
 
   closeSession(address: string): void {
-    const use = this.uses.get(address);
+    const use = this.uses.get(addressKey(address));
     if (use === undefined || use.sessions === 0) return;
     use.sessions -= 1;
     this.release(address, use);
@@ -115,22 +117,24 @@ export class AddressTable {
   }
 
   private use(address: string): AddressUse {
-    let use = this.uses.get(address);
+    const key = addressKey(address);
+    let use = this.uses.get(key);
     if (use === undefined) {
       use = { connections: 0, sessions: 0, handshakes: null };
-      this.uses.set(address, use);
+      this.uses.set(key, use);
     }
     return use;
   }
 
   private release(address: string, use: AddressUse): void {
     if (use.connections > 0 || use.sessions > 0) return;
-    if (use.handshakes === null || use.handshakes.isFull(this.clock.now())) this.uses.delete(address);
-    else this.sweeps.schedule(address);
+    const key = addressKey(address);
+    if (use.handshakes === null || use.handshakes.isFull(this.clock.now())) this.uses.delete(key);
+    else this.sweeps.schedule(key);
   }
 
-  private forgetIfIdle(address: string): void {
-    const use = this.uses.get(address);
-    if (use !== undefined && use.connections === 0 && use.sessions === 0) this.uses.delete(address);
+  private forgetIfIdle(key: string): void {
+    const use = this.uses.get(key);
+    if (use !== undefined && use.connections === 0 && use.sessions === 0) this.uses.delete(key);
   }
 }

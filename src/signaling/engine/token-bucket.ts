@@ -20,8 +20,9 @@ export class TokenBucket {
   /** Takes one token if there is one. */
   take(now: number): boolean {
     this.refill(now);
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
+    // Refills add fractions in many small steps; a token that is whole but for rounding counts.
+    if (this.tokens < 1 - 1e-9) return false;
+    this.tokens = Math.max(0, this.tokens - 1);
     return true;
   }
 
