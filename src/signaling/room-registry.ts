@@ -103,6 +103,13 @@ export class RoomRegistry {
     return snapshot && { room, state: snapshot.value, peers: snapshot.context.peers };
   }
 
+  /** Rooms by state (empty rooms are disposed of, so only waiting and ready ones exist). */
+  countByState(): Record<RoomView['state'], number> {
+    const counts = { empty: 0, waiting: 0, ready: 0 };
+    for (const snapshot of this.#rooms.values()) counts[snapshot.value] += 1;
+    return counts;
+  }
+
   /** How many rooms exist. */
   get size(): number {
     return this.#rooms.size;

@@ -39,9 +39,28 @@ interface Membership {
   readonly key: string;
 }
 
+/** What the signaling app counts for operators (read by src/signaling/metrics.ts). */
+export interface SignalingStats {
+  /** `data` messages relayed to the other peer, and their bytes as sent. */
+  relayedMessages: number;
+  relayedBytes: number;
+  /** `data` messages not relayed, by why. */
+  readonly dropped: { noPeer: number; badPayload: number; rateLimited: number };
+  /** TURN credentials issued, and refused for the per-address rate. */
+  turnCredentials: number;
+  turnRefused: number;
+}
+
 /** The signaling namespace handler. One instance serves every room of a server. */
 export class SignalingNamespace implements NamespaceHandler {
   readonly rooms: RoomRegistry;
+  readonly stats: SignalingStats = {
+    relayedMessages: 0,
+    relayedBytes: 0,
+    dropped: { noPeer: 0, badPayload: 0, rateLimited: 0 },
+    turnCredentials: 0,
+    turnRefused: 0,
+  };
   readonly #sockets = new Map<string, ServerSocket>();
   readonly #turn: TurnConfig;
   readonly #turnLimit: AddressRateLimiter;
@@ -99,6 +118,7 @@ export class SignalingNamespace implements NamespaceHandler {
   }
 
   rateLimited(socket: ServerSocket, name: string): void {
+    this.stats.dropped.rateLimited += 1;
     socket.emit('error', SignalingError.rateLimited(name).toPayload());
   }
 
@@ -108,10 +128,16 @@ export class SignalingNamespace implements NamespaceHandler {
 
   /** ICE servers with TURN credentials, unless this client's address had too many lately. */
   #sendIceServers(socket: ServerSocket): void {
-    if (!issuesTurnCredentials(this.#turn) || this.#turnLimit.take(socket.handshake.remoteAddress)) {
+    if (!issuesTurnCredentials(this.#turn)) {
       socket.emit('ice-servers', issueIceServers(this.#turn, socket.id, this.#now()));
       return;
     }
+    if (this.#turnLimit.take(socket.handshake.remoteAddress)) {
+      this.stats.turnCredentials += 1;
+      socket.emit('ice-servers', issueIceServers(this.#turn, socket.id, this.#now()));
+      return;
+    }
+    this.stats.turnRefused += 1;
     socket.emit('ice-servers', issueStunServers(this.#turn));
     socket.emit('error', SignalingError.turnRateLimited().toPayload());
   }
@@ -121,15 +147,21 @@ export class SignalingNamespace implements NamespaceHandler {
     try {
       signal = parseSignal(args[0]);
     } catch (error) {
+      this.stats.dropped.badPayload += 1;
       socket.emit('error', (error as SignalingError).toPayload());
       return;
     }
     const peerId = this.rooms.peerOf((socket.data as Membership).key, socket.id);
     const peer = peerId === undefined ? undefined : this.#sockets.get(peerId);
     if (peer === undefined) {
+      this.stats.dropped.noPeer += 1;
       socket.emit('error', SignalingError.noPeer().toPayload());
-    } else if (encoded !== undefined && args.length === 1) {
+      return;
+    }
+    this.stats.relayedMessages += 1;
+    if (encoded !== undefined && args.length === 1) {
       // The packet is exactly `data` + payload: forward its text, no re-encoding.
+      this.stats.relayedBytes += encoded.length;
       peer.sendEncoded(encoded);
     } else {
       peer.emit('data', signal);
