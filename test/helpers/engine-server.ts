@@ -70,14 +70,18 @@ export function echoNamespace(): NamespaceHandler & {
   readonly sockets: ServerSocket[];
   readonly disconnects: Array<{ id: string; reason: string }>;
   readonly events: Array<{ name: string; args: unknown[]; encoded: string | undefined }>;
+  /** EVENTs the engine dropped for the message rate (`rateLimited` calls), in order. */
+  readonly rateLimitedEvents: Array<{ id: string; name: string }>;
 } {
   const sockets: ServerSocket[] = [];
   const disconnects: Array<{ id: string; reason: string }> = [];
   const events: Array<{ name: string; args: unknown[]; encoded: string | undefined }> = [];
+  const rateLimitedEvents: Array<{ id: string; name: string }> = [];
   return {
     sockets,
     disconnects,
     events,
+    rateLimitedEvents,
     connect(socket): ConnectRefusal | undefined {
       sockets.push(socket);
       return socket.handshake.auth && (socket.handshake.auth as { refuse?: boolean }).refuse
@@ -98,6 +102,9 @@ export function echoNamespace(): NamespaceHandler & {
     },
     disconnect(socket, reason) {
       disconnects.push({ id: socket.id, reason });
+    },
+    rateLimited(socket, name) {
+      rateLimitedEvents.push({ id: socket.id, name });
     },
   };
 }

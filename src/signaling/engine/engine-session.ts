@@ -243,7 +243,7 @@ export class EngineSession implements TransportOwner, HeartbeatTarget, ClientCar
     if (!this.isOpen) return;
     switch (packet.type) {
       case 'message':
-        return this.client.receive(packet.data as string | Buffer);
+        return this.client.receive((packet.data as string | Buffer | undefined) ?? '');
       case 'pong':
         return this.send({ type: 'client.pong' });
       case 'close':

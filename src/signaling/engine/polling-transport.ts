@@ -252,7 +252,8 @@ export class PollingTransport implements PollingSide {
     }
     for (const packet of packets) {
       if (this.closed) return;
-      if (packet.type === 'message') this.owner?.receiveMessage(packet.data as string | Buffer);
+      // A bare '4' decodes with no data: an empty message, as '4' over a WebSocket is.
+      if (packet.type === 'message') this.owner?.receiveMessage((packet.data as string | Buffer | undefined) ?? '');
       else this.owner?.receivePacket(packet);
     }
   }
