@@ -58,3 +58,78 @@ export type GeneratorReport =
 
 /** Messages from the orchestrator to the generator. */
 export type GeneratorCommand = { readonly kind: 'close' };
+
+/**
+ * bench/fd-limit.ts: one generator process of several that together fill one server to its
+ * open-file limit. It opens `peersPerAddress` peers from each of `localAddresses` (two per
+ * room, both from the same address), pacing handshakes per address below the server's
+ * per-address rate, holds them joined and then obeys {@link HoldCommand}s.
+ */
+export interface HoldWorkload {
+  readonly mode: 'hold';
+  readonly port: number;
+  readonly localAddresses: readonly string[];
+  /** Even, and below the server's connections-per-address limit. */
+  readonly peersPerAddress: number;
+  /** Handshakes per second per source address after the burst. */
+  readonly handshakeRate: number;
+  readonly handshakeBurst: number;
+  /** Handshakes in flight at once in this process. */
+  readonly connectConcurrency: number;
+  readonly roomPrefix: string;
+  readonly deadlineMillis: number;
+}
+
+/** What the fd-limit orchestrator tells a hold generator. */
+export type HoldCommand =
+  /** Relay at a fixed rate (open loop): `relaysPerSecond` `data` messages, both directions counted. */
+  | {
+      readonly kind: 'relay';
+      readonly relaysPerSecond: number;
+      readonly warmupMillis: number;
+      readonly measureMillis: number;
+    }
+  /** Open more peers, from other addresses, and report how each attempt ended; keep those that joined. */
+  | {
+      readonly kind: 'probe';
+      readonly localAddresses: readonly string[];
+      readonly peersPerAddress: number;
+      readonly timeoutMillis: number;
+    }
+  | { readonly kind: 'close' };
+
+/** A hold generator's measured relay window. */
+export interface HeldRelayResult {
+  readonly kind: 'held-relay-result';
+  /** `data` messages this generator's peers received inside the window. */
+  readonly relayed: number;
+  readonly windowMillis: number;
+  /** Round trips A → B → A completed in the window, in µs, ascending. */
+  readonly roundTripMicros: readonly number[];
+  readonly generatorCpuMicros: number;
+  /** This generator's event-loop delay in the window (its own stalls, e.g. GC, add to round trips). */
+  readonly loopDelayP99Micros: number;
+  readonly loopDelayMaxMicros: number;
+  /** Peers that failed (closed, errored) since they joined. */
+  readonly failedPeers: number;
+}
+
+/** Messages from a hold generator. */
+export type HoldReport =
+  | {
+      readonly kind: 'held';
+      readonly peers: number;
+      readonly joinMillis: number;
+      /** Handshakes refused with 429 (too fast from one address) and tried again. */
+      readonly retried: number;
+    }
+  | HeldRelayResult
+  | {
+      readonly kind: 'probe-result';
+      /** How many attempts ended how: 'joined', 'http 503', 'ECONNREFUSED', 'timeout', ... */
+      readonly outcomes: Readonly<Record<string, number>>;
+      readonly retried: number;
+      readonly failedPeers: number;
+    }
+  | { readonly kind: 'closed' }
+  | { readonly kind: 'failed'; readonly reason: string };

@@ -14,15 +14,9 @@
 import { performance } from 'node:perf_hooks';
 import type { GeneratorCommand, GeneratorReport, IdleWorkload, RelayWorkload, Workload } from './generator-protocol.js';
 import { readProcessCpu } from './proc-stats.js';
+import { candidateFrame, nowMicros, percentile, sentMicrosOf } from './relay-frames.js';
 import { WirePeer, type WirePeerListener } from './wire-peer.js';
 
-const CANDIDATE_PREFIX = '42["data",{"type":"candidate","candidate":{"candidate":"candidate:';
-const CANDIDATE_SUFFIX =
-  ' 1 udp 2122260223 192.168.1.23 54321 typ host generation 0 ufrag EsKq network-id 1 network-cost 10"' +
-  ',"sdpMid":"0","sdpMLineIndex":0}}]';
-const SEND_TIME_MARKER = Buffer.from('"candidate:');
-const DIGIT_0 = 0x30;
-const DIGIT_9 = 0x39;
 const MAX_ROUND_TRIP_SAMPLES = 8_000_000;
 const CLOSE_TIMEOUT_MILLIS = 3000;
 
@@ -36,32 +30,6 @@ function report(message: GeneratorReport): Promise<void> {
     }
     process.send(message, undefined, undefined, () => resolve());
   });
-}
-
-function nowMicros(): number {
-  return Math.round(performance.now() * 1000);
-}
-
-/** Builds a `data` frame whose candidate foundation is the send time. */
-function candidateFrame(sentMicros: number): string {
-  return CANDIDATE_PREFIX + sentMicros + CANDIDATE_SUFFIX;
-}
-
-/** Reads the send time back out of a relayed frame; -1 if the frame is not one of ours. */
-function sentMicrosOf(frame: Buffer): number {
-  let index = frame.indexOf(SEND_TIME_MARKER);
-  if (index < 0) return -1;
-  index += SEND_TIME_MARKER.length;
-  let value = 0;
-  for (let byte = frame[index]; byte !== undefined && byte >= DIGIT_0 && byte <= DIGIT_9; byte = frame[++index]) {
-    value = value * 10 + (byte - DIGIT_0);
-  }
-  return value;
-}
-
-function percentile(sorted: Uint32Array, fraction: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))] ?? NaN;
 }
 
 /** Tracks which peers have joined and which rooms are ready, and turns failures into a report. */

@@ -4,7 +4,7 @@
  * the same way). See proc(5): /proc/PID/stat fields 14-15, /proc/PID/status VmRSS.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 
 /** Clock ticks per second of utime/stime (`getconf CLK_TCK`, 100 on Linux in practice). */
 export const CLOCK_TICKS_PER_SECOND: number = readClockTicks();
@@ -47,4 +47,44 @@ export function readOpenFileLimit(): number {
   const limits = readFileSync('/proc/self/limits', 'latin1');
   const match = /^Max open files\s+(\d+|unlimited)/m.exec(limits);
   return match === null || match[1] === 'unlimited' ? Infinity : Number(match[1]);
+}
+
+/**
+ * Open file descriptors of `pid`: the size of /proc/PID/fd on Linux 6.2+ (one `stat`), else
+ * the number of its entries.
+ */
+export function readOpenFileCount(pid: number): number {
+  const size = statSync(`/proc/${pid}/fd`).size;
+  return size > 0 ? size : readdirSync(`/proc/${pid}/fd`).length;
+}
+
+/**
+ * Kernel slab memory in use, machine-wide, in bytes (active objects × object size over every
+ * cache of /proc/slabinfo; readable by root only): sockets, files, epoll entries and the like.
+ * NaN when unreadable.
+ */
+export function readSlabBytes(): number {
+  let text: string;
+  try {
+    text = readFileSync('/proc/slabinfo', 'latin1');
+  } catch {
+    return NaN;
+  }
+  let bytes = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('slabinfo') || line.startsWith('#') || line === '') continue;
+    const [, activeObjects, , objectSize] = line.split(/\s+/);
+    bytes += Number(activeObjects) * Number(objectSize);
+  }
+  return bytes;
+}
+
+/**
+ * CPU time all processes of the machine spent busy (user, nice, system, irq, softirq, steal), in
+ * microseconds, from the first line of /proc/stat: what else ran beside the bench.
+ */
+export function readMachineBusyMicros(): number {
+  const line = readFileSync('/proc/stat', 'latin1').split('\n', 1)[0];
+  const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
+  return ((user + nice + system + irq + softirq + (steal ?? 0)) * 1_000_000) / CLOCK_TICKS_PER_SECOND;
 }

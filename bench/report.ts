@@ -1,7 +1,12 @@
 /**
  * Turns the bench's per-round measurements into the markdown of docs/performance.md: medians
- * per server, Parley's ratios against each baseline, the targets, and every round's raw numbers.
+ * per server, Parley's ratios against each baseline, the targets, every round's raw numbers, and
+ * the one-process-at-its-file-limit section (bench/fd-limit-report.ts).
  */
+import { FD_LIMIT_BEGIN, FD_LIMIT_END, renderFdLimitSection, type FdLimitMeasurement } from './fd-limit-report.js';
+
+/** The fd-limit bench's measurement, or why there is none. */
+export type FdLimitOutcome = FdLimitMeasurement | { readonly error: string };
 
 /** The servers the bench knows, in table order. */
 export type ServerId = 'parley' | 'socketio-uws' | 'socketio-node';
@@ -242,11 +247,21 @@ export function renderRoundsTable(rounds: readonly RoundMeasurement[]): string {
 export const NOTES_MARKER =
   '<!-- Hand-written notes below this line are kept when `npm run bench` rewrites this file. -->';
 
-/** The whole generated part of docs/performance.md. */
+/** The fd-limit section, or a line saying why it is missing. */
+function renderFdLimitOutcome(outcome: FdLimitOutcome): string {
+  if (!('error' in outcome)) return renderFdLimitSection(outcome);
+  const reason = outcome.error.split('\n', 1)[0];
+  return [FD_LIMIT_BEGIN, '## One process at its open-file limit', '', `Not measured: ${reason}`, FD_LIMIT_END].join(
+    '\n',
+  );
+}
+
+/** The whole generated part of docs/performance.md; `fdLimit` undefined leaves that section out. */
 export function renderReport(
   context: ReportContext,
   rounds: readonly RoundMeasurement[],
   summaries: readonly ServerSummary[],
+  fdLimit?: FdLimitOutcome,
 ): string {
   const parameters = Object.entries(context.parameters).map(([name, value]) => `- ${name}: ${String(value)}`);
   const ratios = renderRatioTable(summaries);
@@ -277,6 +292,8 @@ export function renderReport(
     '## Method',
     '',
     '- Each server runs in its own process. Parley is `node --max-semi-space-size=2 bin/parley.js serve --host 127.0.0.1 --port PORT`',
+    '  with its per-client limits lifted (`--max-connections-per-address`, `--max-sessions-per-address`, `--handshake-rate`',
+    '  and `--message-rate` 1000000: all load comes from 127.0.0.1 at ~1000 messages/s per client; the checks still run)',
     '  (the Node flags are read from the shebang of `bin/parley.js`, so Parley is measured as it ships; the baselines run with Node defaults, as their users run them);',
     '  the baselines are `bench/servers/socketio-uws.ts` (stock socket.io, `io.attachApp` on uWebSockets.js) and',
     '  `bench/servers/socketio-node.ts` (stock socket.io on `http` + `ws`, default options), both running',
@@ -314,5 +331,6 @@ export function renderReport(
     '',
     renderRoundsTable(rounds),
     '',
+    ...(fdLimit === undefined ? [] : [renderFdLimitOutcome(fdLimit), '']),
   ].join('\n');
 }

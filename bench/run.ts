@@ -8,10 +8,12 @@
  * BENCH_IDLE_SECONDS [2], BENCH_SERVERS [parley,socketio-uws,socketio-node], BENCH_FORCED_GC [1],
  * BENCH_OUTPUT [docs/performance.md]. BENCH_QUICK=1 is a short development run that prints the
  * table and writes no file unless BENCH_OUTPUT is set.
+ *
+ * Then bench/fd-limit.ts fills one Parley process to its open-file limit (BENCH_FD_* variables
+ * there); BENCH_FD_LIMIT=0 skips it, BENCH_FD_LIMIT=1 runs it in quick mode too.
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type {
@@ -21,6 +23,9 @@ import type {
   RelayResult,
   RelayWorkload,
 } from './generator-protocol.js';
+import { ChildSet, forkReporting, freePort, sleep, waitForExit } from './child-processes.js';
+import { fdLimitConfigFromEnv, measureFullProcess } from './fd-limit.js';
+import { renderFdLimitSection } from './fd-limit-report.js';
 import { readOpenFileLimit, readProcessRssBytes } from './proc-stats.js';
 import {
   NOTES_MARKER,
@@ -29,6 +34,7 @@ import {
   renderSummaryTable,
   renderTargetTable,
   summarize,
+  type FdLimitOutcome,
   type RoundMeasurement,
   type ServerId,
 } from './report.js';
@@ -61,6 +67,7 @@ const config = {
   ),
 };
 const outputPath = process.env['BENCH_OUTPUT'] ?? (quick ? undefined : `${repoRoot}docs/performance.md`);
+const runFdLimit = process.env['BENCH_FD_LIMIT'] === undefined ? !quick : process.env['BENCH_FD_LIMIT'] === '1';
 /** Everything stops by this time, whatever hangs. */
 const BENCH_DEADLINE_MILLIS = 15 * 60_000;
 const SERVER_START_TIMEOUT_MILLIS = 15_000;
@@ -73,6 +80,24 @@ const HEAP_ON_SIGNAL = `data:text/javascript,${encodeURIComponent(
     'process.stderr.write("bench-heap-used " + process.memoryUsage().heapUsed + "\\n"); });',
 )}`;
 const HEAP_LINE = /bench-heap-used (\d+)/g;
+
+/**
+ * Parley's per-client limits, lifted for the comparison: its load comes from one address
+ * (127.0.0.1), thousands of clients at once, and ~1000 messages a second per client, which its
+ * defaults (100 connections and 20 handshakes a second per address, 50 messages a second per
+ * client) refuse and drop, and the baselines have no such limits. The checks still run on every
+ * message. bench/fd-limit.ts measures Parley with its defaults.
+ */
+const PARLEY_COMPARISON_LIMITS = [
+  '--max-connections-per-address',
+  '1000000',
+  '--max-sessions-per-address',
+  '1000000',
+  '--handshake-rate',
+  '1000000',
+  '--message-rate',
+  '1000000',
+];
 
 /** How to start one server on a port, or why it cannot be started. */
 function serverCommand(server: ServerId, port: number): { args: string[]; unavailable?: string } {
@@ -90,6 +115,7 @@ function serverCommand(server: ServerId, port: number): { args: string[]; unavai
           '127.0.0.1',
           '--port',
           String(port),
+          ...PARLEY_COMPARISON_LIMITS,
         ],
         ...(missing === undefined ? {} : { unavailable: `Parley: ${missing} does not exist (npm run build?)` }),
       };
@@ -106,34 +132,7 @@ function parleyNodeFlags(): string[] {
   return shebang.split(/\s+/).filter((word) => word.startsWith('--'));
 }
 
-const children = new Set<ChildProcess>();
-
-function track(child: ChildProcess): ChildProcess {
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return child;
-}
-
-function killChildren(): void {
-  for (const child of children) child.kill('SIGKILL');
-}
-
-function sleep(millis: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, millis));
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() =>
-        typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
+const children = new ChildSet();
 
 /** A started server process with the tail of its output for error messages. */
 interface RunningServer {
@@ -150,7 +149,9 @@ async function startServer(server: ServerId): Promise<RunningServer> {
   const { args } = serverCommand(server, port);
   // Parley reads PARLEY_* variables; the bench runs it with its defaults only.
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('PARLEY_')));
-  const child = track(spawn(process.execPath, args, { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] }));
+  const child = children.track(
+    spawn(process.execPath, args, { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] }),
+  );
   let tail = '';
   const heapReadings: number[] = [];
   const keep = (chunk: Buffer) => {
@@ -187,34 +188,9 @@ async function stopServer(server: RunningServer): Promise<void> {
   clearTimeout(timer);
 }
 
-/** Forks the load generator with a workload; `onReport` sees every report it sends. */
-function startGenerator(workload: IdleWorkload | RelayWorkload): {
-  child: ChildProcess;
-  next: () => Promise<GeneratorReport>;
-} {
-  const child = track(
-    fork(generatorEntry, [JSON.stringify(workload)], {
-      cwd: repoRoot,
-      execArgv: ['--import', 'tsx'],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    }),
-  );
-  const queue: GeneratorReport[] = [];
-  let waiter: { resolve: (report: GeneratorReport) => void; reject: (error: Error) => void } | undefined;
-  child.on('message', (message: GeneratorReport) => {
-    if (waiter === undefined) queue.push(message);
-    else waiter.resolve(message);
-    waiter = undefined;
-  });
-  child.once('exit', (code) => waiter?.reject(new Error(`load generator exited with ${code}`)));
-  const next = () =>
-    new Promise<GeneratorReport>((resolve, reject) => {
-      const queued = queue.shift();
-      if (queued !== undefined) return resolve(queued);
-      if (child.exitCode !== null) return reject(new Error(`load generator exited with ${child.exitCode}`));
-      waiter = { resolve, reject };
-    });
-  return { child, next };
+/** Forks the load generator with a workload. */
+function startGenerator(workload: IdleWorkload | RelayWorkload) {
+  return forkReporting<GeneratorReport>(children, generatorEntry, workload, repoRoot);
 }
 
 async function expectReport<K extends GeneratorReport['kind']>(
@@ -225,10 +201,6 @@ async function expectReport<K extends GeneratorReport['kind']>(
   if (report.kind === 'failed') throw new Error(`load generator failed: ${report.reason}`);
   if (report.kind !== kind) throw new Error(`expected ${kind} from the load generator, got ${report.kind}`);
   return report as Extract<GeneratorReport, { kind: K }>;
-}
-
-function waitForExit(child: ChildProcess): Promise<void> {
-  return child.exitCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
 /** Forces a full GC in the server and returns the live JS heap it reports, NaN if disabled. */
@@ -315,6 +287,21 @@ function cpuModel(): string {
   return model ?? cpus()[0]?.model ?? 'unknown';
 }
 
+/** bench/fd-limit.ts; a failure there is reported in its section and does not lose the comparison. */
+async function measureFdLimit(): Promise<FdLimitOutcome> {
+  const started = Date.now();
+  try {
+    const measurement = await measureFullProcess(fdLimitConfigFromEnv(), children);
+    console.log(`\n${renderFdLimitSection(measurement)}\n(${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+    return measurement;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(message);
+    process.exitCode = 1;
+    return { error: message };
+  }
+}
+
 function writeReport(path: string, generated: string): void {
   const previous = existsSync(path) ? readFileSync(path, 'utf8') : '';
   const markerAt = previous.indexOf(NOTES_MARKER);
@@ -357,6 +344,7 @@ async function main(): Promise<void> {
   }
 
   const summaries = servers.map((server) => summarize(server, rounds));
+  const fdLimit = runFdLimit ? await measureFdLimit() : undefined;
   const context = {
     date: new Date().toISOString(),
     command: 'npm run bench',
@@ -378,7 +366,7 @@ async function main(): Promise<void> {
     },
     skipped,
   };
-  const markdown = renderReport(context, rounds, summaries);
+  const markdown = renderReport(context, rounds, summaries, fdLimit);
   console.log(`\n${renderSummaryTable(summaries)}\n`);
   const targets = renderTargetTable(summaries);
   if (targets !== undefined) console.log(`${targets}\n`);
@@ -392,13 +380,13 @@ async function main(): Promise<void> {
 
 const deadline = setTimeout(() => {
   console.error(`bench: gave up after ${BENCH_DEADLINE_MILLIS / 60_000} minutes`);
-  killChildren();
+  children.killAll();
   process.exit(2);
 }, BENCH_DEADLINE_MILLIS);
 deadline.unref();
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
-    killChildren();
+    children.killAll();
     process.exit(130);
   });
 }
@@ -409,5 +397,5 @@ try {
   console.error(error instanceof Error ? error.message : error);
   process.exitCode = 1;
 } finally {
-  killChildren();
+  children.killAll();
 }

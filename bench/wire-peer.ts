@@ -45,10 +45,12 @@ export class WirePeer {
   /** The peer that received `ready` originates messages; the other echoes them. */
   isOriginator = false;
 
+  /** `localAddress` is the loopback source address to connect from (default: the kernel's pick). */
   constructor(
     port: number,
     readonly room: string,
     private readonly listener: WirePeerListener,
+    localAddress?: string,
   ) {
     const url = `ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket&room=${encodeURIComponent(room)}`;
     // No compression offer and no UTF-8 validation: both would be client-side cost only. An
@@ -58,6 +60,7 @@ export class WirePeer {
       perMessageDeflate: false,
       skipUTF8Validation: true,
       generateMask: (mask: Buffer) => mask.fill(0),
+      ...(localAddress === undefined ? {} : { localAddress }),
     });
     this.socket.on('message', (frame: Buffer) => {
       if (isDataEvent(frame)) this.listener.data(this, frame);

@@ -7,7 +7,7 @@
  * again it listens again on the same address. Connections already open are never touched.
  *
  * Sampling is adaptive: one `stat` of /proc/self/fd (Linux 6.2+ reports the number of open
- * descriptors as its size, about 7 µs at 19,000 open) or, on older kernels, a `readdir` of it
+ * descriptors as its size: a few µs at 19,000 open) or, on older kernels, a `readdir` of it
  * (about 20 ms at 19,000 open). The interval is short when little headroom is left, long when
  * there is plenty, and never so short that sampling itself costs more than 1% of a core.
  */
@@ -60,8 +60,10 @@ export const MAX_SAMPLE_INTERVAL_MS = 1000;
 /** While paused, how often the guard checks whether it may accept again (cost floor aside). */
 export const PAUSED_SAMPLE_INTERVAL_MS = 100;
 /**
- * How fast descriptors are assumed to be used up, per ms: a loopback flood accepts about this
- * fast. The next sample comes before the headroom above the high watermark could be used up.
+ * How fast descriptors are assumed to be used up, per ms (20,000 a second): the next sample comes
+ * before the headroom below the high watermark could be used up at this pace. A faster flood
+ * (a loopback burst can be) reaches the limit between two samples; uSockets then spins until
+ * the next sample pauses it: for one interval at most.
  */
 const ASSUMED_FDS_PER_MS = 20;
 /** Sampling may take at most 1/this of the time between samples (1% of a core). */
@@ -237,16 +239,20 @@ export class UwsListenSocket implements PausableListener {
    */
   private keepAlive: NodeJS.Timeout | undefined;
 
-  /** Takes over `token`, which `app.listen(host, requestedPort)` has just returned. */
+  /**
+   * Takes over `token`, which `app.listen(host, requestedPort, listenOptions)` has just
+   * returned; listening again uses the same options (uSockets' `LIBUS_LISTEN_*` flags).
+   */
   constructor(
     private readonly app: TemplatedApp,
     private readonly host: string,
     requestedPort: number,
     token: us_listen_socket,
+    private readonly listenOptions = 0,
   ) {
     this.token = token;
     this.boundPort = uws.us_socket_local_port(token);
-    // uSockets sets SO_REUSEADDR (and SO_REUSEPORT) only when it binds a port by number. The
+    // uSockets sets SO_REUSEADDR only when it binds a port by number. The
     // connections a port-0 socket accepts inherit its lack of them and keep the port from being
     // bound again while any is open, so resume() would fail until the last one closed. Swap the
     // port-0 socket now for one bound to the same port by number: it has accepted nothing yet
@@ -296,8 +302,15 @@ export class UwsListenSocket implements PausableListener {
   }
 
   private listen(port: number): void {
+    // The typings lack the (host, port, options, callback) overload the native App has.
+    const listen = this.app.listen.bind(this.app) as unknown as (
+      host: string,
+      port: number,
+      options: number,
+      callback: (token: us_listen_socket | false) => void,
+    ) => void;
     // uWS listens and calls back synchronously.
-    this.app.listen(this.host, port, (token) => {
+    listen(this.host, port, this.listenOptions, (token) => {
       if (token) this.token = token;
     });
   }
