@@ -232,7 +232,7 @@ describe('the parley process', () => {
     const url = new Promise<string>((resolve, reject) => {
       const onData = (chunk: Buffer): void => {
         output += String(chunk);
-        const match = /listening on (http:\/\/\S+)/.exec(output);
+        const match = /listening on (https?:\/\/[^\s"]+)/.exec(output);
         if (match) resolve(match[1]);
       };
       child.stdout.on('data', onData);
@@ -256,7 +256,7 @@ describe('the parley process', () => {
       const exit = exited(child);
       child.kill(signal);
       expect(await exit).toBe(0);
-      expect(output()).toMatch(new RegExp(`${signal}, closing all sessions`));
+      expect(output()).toMatch(new RegExp(`${signal}: draining`));
     },
   );
 

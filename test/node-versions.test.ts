@@ -71,7 +71,7 @@ describe.each(NODES)('parley serve on Node $major', ({ major, abi }) => {
     const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     const listening = new Promise<string>((resolve) => {
       child.stdout.on('data', () => {
-        const match = /listening on (http:\/\/\S+)/.exec(stdout);
+        const match = /listening on (https?:\/\/[^\s"]+)/.exec(stdout);
         if (match) resolve(match[1]);
       });
     });

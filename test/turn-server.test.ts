@@ -469,7 +469,7 @@ describe('the parley turn and parley serve --turn commands', () => {
   it('parley serve --turn starts coturn and issues credentials that coturn accepts', async () => {
     const { child, waitFor } = runCli(['serve', '--port', '0', '--turn']);
     try {
-      const [, url] = await waitFor(/listening on (http:\/\/\S+)/);
+      const [, url] = await waitFor(/listening on (https?:\/\/[^\s"]+)/);
       const socket = io(url, {
         transports: ['websocket'],
         auth: { room: 'turn-check' },

@@ -3,10 +3,13 @@
  * `PARLEY_TURN_SECRET`); repeatable flags take a comma-separated list there. Flags win.
  */
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { networkInterfaces } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { describeUwsImplementation, uwsIsNative } from './uws.js';
-import { startParleyServer, type ParleyServerConfig } from './parley-server.js';
+import { startParleyServer, type ParleyServerConfig, type RunningParleyServer } from './parley-server.js';
+import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from './logger.js';
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_TURN_RATE, DEFAULT_TURN_TTL } from './turn-credentials.js';
 import { ENGINE_DEFAULTS } from './engine/engine-options.js';
@@ -21,6 +24,7 @@ Usage:
   parley serve [options]     Run the web app and the signaling server.
   parley turn [options]      Run a development TURN server (coturn) on loopback.
   parley --help              Show this help.
+  parley --version           Show the version.
 
 Options of serve (each also read from the environment variable in brackets;
 repeatable options take a comma-separated list there):
@@ -55,6 +59,21 @@ repeatable options take a comma-separated list there):
   --ping-timeout MS     Time to answer a heartbeat.                  [PARLEY_PING_TIMEOUT]  (20000)
   --max-payload BYTES   Largest accepted message or HTTP body.       [PARLEY_MAX_PAYLOAD]  (1000000)
 
+  --cert FILE           HTTPS: PEM certificate (chain) file; with --key. A camera
+                        works from other machines only over https.  [PARLEY_CERT]
+  --key FILE            HTTPS: PEM private key file.                 [PARLEY_KEY]
+  --trusted-proxy ADDR  A reverse proxy's address (as this server sees it, e.g.
+                        127.0.0.1): its X-Forwarded-For names the client that
+                        limits count. Repeatable.                    [PARLEY_TRUSTED_PROXY]
+  --metrics on|off      Prometheus metrics at /metrics.              [PARLEY_METRICS]  (on)
+  --metrics-token T     Require "Authorization: Bearer T" for /metrics. Without
+                        it only direct requests from loopback get metrics.
+                                                                     [PARLEY_METRICS_TOKEN]
+  --drain-timeout S     On SIGTERM: stop accepting, tell clients to reconnect,
+                        exit within S seconds.                       [PARLEY_DRAIN_TIMEOUT]  (10)
+  --log-level LEVEL     trace, debug, info, warn, error, fatal or silent. JSON
+                        lines unless the output is a terminal.       [PARLEY_LOG_LEVEL]  (info)
+
 Limits (docs/security.md explains each):
   --max-buffered-bytes BYTES
                         Bytes queued for one client before it is cut
@@ -71,9 +90,8 @@ Limits (docs/security.md explains each):
                         Long-polling request bodies received at once,
                         server-wide; more are refused with 503.      [PARLEY_MAX_CONCURRENT_BODIES]  (${ENGINE_DEFAULTS.maxConcurrentBodies})
 
-Behind a reverse proxy every connection comes from the proxy's address: unless
-the engine trusts its X-Forwarded-For, raise the per-address limits (and
---turn-rate) to what all your users need together.
+Behind a reverse proxy every connection comes from the proxy's address: name it
+with --trusted-proxy, so that limits count the client its X-Forwarded-For names.
 
 Options of turn (a development coturn on 127.0.0.1; it prints its configuration and
 the matching parley serve command line, and runs until SIGINT or SIGTERM):
@@ -83,12 +101,13 @@ the matching parley serve command line, and runs until SIGINT or SIGTERM):
                         (denies private and loopback peers; edit the lines
                         marked CHANGE) and exit, running nothing.
 
-Endpoints: / (web app), /socket.io/ (Socket.IO v5 / Engine.IO v4), /healthz.
-SIGINT and SIGTERM close every session and stop the server.
+Endpoints: / (web app), /socket.io/ (Socket.IO v5 / Engine.IO v4), /healthz, /metrics.
+SIGTERM and SIGINT drain: stop accepting, close sessions with "server shutting
+down" (clients reconnect), exit within --drain-timeout. A second signal exits at once.
 
-Parley needs the native uWebSockets.js binary, which exists for Node 20. On another
-Node version it refuses to start (set PARLEY_ALLOW_SLOW_UWS=1 to run the slow
-JavaScript fallback anyway).
+Parley runs on the native uWebSockets.js build for its Node: Node 20 on any
+glibc, Node 22 and 24 on glibc 2.38 or later. Without one it refuses to start
+(it never runs the slow JavaScript fallback) and says what to install.
 `;
 
 /** A command line that cannot be run, with a message for the user. */
@@ -101,14 +120,20 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   return parseServeCommand(argv, env).config;
 }
 
-/**
- * `serve`'s options: the server configuration, whether to start a development TURN server too,
- * and warnings for the user (deprecated options).
- */
-export function parseServeCommand(
-  argv: readonly string[],
-  env: NodeJS.ProcessEnv,
-): { config: ParleyServerConfig; localTurn: boolean; warnings: string[] } {
+/** `serve`'s command line, parsed. */
+export interface ServeCommand {
+  readonly config: ParleyServerConfig;
+  /** Also start a development TURN server. */
+  readonly localTurn: boolean;
+  /** How long a graceful stop (SIGTERM) may take before the process exits anyway. */
+  readonly drainTimeoutMs: number;
+  readonly logLevel: LogLevel;
+  /** For the user (deprecated options). */
+  readonly warnings: string[];
+}
+
+/** Parses `serve`'s options and environment. */
+export function parseServeCommand(argv: readonly string[], env: NodeJS.ProcessEnv): ServeCommand {
   const { values } = parseArgs({
     args: [...argv],
     strict: true,
@@ -134,6 +159,13 @@ export function parseServeCommand(
       'handshake-rate': { type: 'string' },
       'message-rate': { type: 'string' },
       'max-concurrent-bodies': { type: 'string' },
+      'trusted-proxy': { type: 'string', multiple: true },
+      cert: { type: 'string' },
+      key: { type: 'string' },
+      metrics: { type: 'string' },
+      'metrics-token': { type: 'string' },
+      'drain-timeout': { type: 'string' },
+      'log-level': { type: 'string' },
     },
   });
   const variableOf = (flag: string): string => `PARLEY_${flag.toUpperCase().replaceAll('-', '_')}`;
@@ -196,7 +228,31 @@ export function parseServeCommand(
       maxConcurrentBodies: count('max-concurrent-bodies', ENGINE_DEFAULTS.maxConcurrentBodies, 1, 1_000_000),
     },
   };
-  return { config, localTurn, warnings };
+  const cert = one('cert');
+  const key = one('key');
+  if ((cert === undefined) !== (key === undefined)) throw new UsageError('--cert and --key go together.');
+  for (const file of [cert, key]) {
+    if (file !== undefined && !existsSync(file)) throw new UsageError(`${file}: no such file.`);
+  }
+  const metrics = one('metrics') ?? 'on';
+  if (metrics !== 'on' && metrics !== 'off') throw new UsageError(`--metrics must be on or off, got "${metrics}".`);
+  const logLevel = one('log-level') ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}".`);
+  }
+  const withOperations: ParleyServerConfig = {
+    ...config,
+    engine: { ...config.engine, trustedProxies: many('trusted-proxy') },
+    tls: cert !== undefined && key !== undefined ? { certFile: cert, keyFile: key } : undefined,
+    metrics: { enabled: metrics === 'on', token: one('metrics-token') },
+  };
+  return {
+    config: withOperations,
+    localTurn,
+    drainTimeoutMs: count('drain-timeout', 10, 1, 3_600) * 1000,
+    logLevel: logLevel as LogLevel,
+    warnings,
+  };
 }
 
 /** `turn`'s options. */
@@ -222,9 +278,31 @@ export function parseTurnOptions(argv: readonly string[]): TurnOptions {
   };
 }
 
+/** Parley's version, from its package.json. */
+export function parleyVersion(): string {
+  return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+}
+
+/** True for an address only this machine can reach. */
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+/** The addresses others on this machine's networks can reach it at (for a wildcard bind). */
+function networkAddresses(): string[] {
+  return Object.values(networkInterfaces())
+    .flat()
+    .filter((entry) => entry !== undefined && !entry.internal && entry.family === 'IPv4')
+    .map((entry) => entry!.address);
+}
+
 /** Runs the command line; resolves with the process exit code, or never for a running server. */
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === '--version' || command === '-v' || command === 'version') {
+    process.stdout.write(`parley ${parleyVersion()}\n`);
+    return 0;
+  }
   if (
     command === undefined ||
     command === '--help' ||
@@ -240,73 +318,117 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     process.stderr.write(`parley: unknown command "${command}". See parley --help.\n`);
     return 2;
   }
-  let config: ParleyServerConfig;
-  let localTurn: boolean;
+  let serve: ServeCommand;
   try {
-    let warnings: string[];
-    ({ config, localTurn, warnings } = parseServeCommand(rest, env));
-    for (const warning of warnings) process.stderr.write(`parley: ${warning}\n`);
+    serve = parseServeCommand(rest, env);
   } catch (error) {
     process.stderr.write(`parley: ${(error as Error).message}\nSee parley --help.\n`);
     return 2;
   }
+  const log = createLogger({ level: serve.logLevel });
+  for (const warning of serve.warnings) log.warn({}, warning);
+  let { config } = serve;
 
   if (!uwsIsNative) {
+    // The one refusal an operator must see whatever reads the output: a log line and plain text.
+    log.fatal({ node: process.version }, describeUwsImplementation());
     process.stderr.write(`\n!!! ${describeUwsImplementation()}\n\n`);
-    if (env['PARLEY_ALLOW_SLOW_UWS'] !== '1') return 1;
-  } else {
-    process.stdout.write(`${describeUwsImplementation()}\n`);
+    return 1;
   }
+  log.info({ version: parleyVersion(), node: process.version }, describeUwsImplementation());
 
   let turn: RunningTurnServer | undefined;
   let stopping = false;
-  if (localTurn) {
+  if (serve.localTurn) {
     try {
       turn = await startTurnServer({
         secret: config.turn.turnSecret,
-        onLog: (line) => process.stdout.write(`coturn: ${line}\n`),
+        onLog: (line) => log.info({ source: 'coturn' }, line),
       });
     } catch (error) {
-      process.stderr.write(`parley: --turn: ${(error as Error).message}\n`);
+      log.fatal({}, `--turn: ${(error as Error).message}`);
       return 1;
     }
     config = {
       ...config,
       turn: { ...config.turn, turnUrls: [...config.turn.turnUrls, ...turn.turnUrls], turnSecret: turn.secret },
     };
-    process.stdout.write(
-      `Development TURN server (coturn) on ${turn.ip}:${turn.port}, relay ports ${turn.relayPorts.min}-${turn.relayPorts.max}\n`,
+    log.info(
+      { ip: turn.ip, port: turn.port, relayPorts: turn.relayPorts },
+      `Development TURN server (coturn) on ${turn.ip}:${turn.port}`,
     );
     const running = turn;
     void running.exited.then((code) => {
-      if (!stopping)
-        process.stderr.write(`parley: the TURN server exited (${code ?? 'signal'}); relayed calls will fail\n`);
+      if (!stopping) log.error({ code }, 'the TURN server exited; relayed calls will fail');
     });
   }
 
-  const server = await startParleyServer(config);
+  let server: RunningParleyServer;
+  try {
+    server = await startParleyServer({ ...config, log });
+  } catch (error) {
+    log.fatal({ host: config.host, port: config.port }, (error as Error).message);
+    await turn?.stop();
+    return 1;
+  }
   // Handlers first, then the line saying we are up: stdout to a pipe is synchronous, so whoever
   // waits for that line may signal us before the next statement runs.
   const stopped = new Promise<number>((resolve) => {
     const stop = (signal: string): void => {
-      process.stdout.write(`parley: ${signal}, closing all sessions\n`);
+      if (stopping) {
+        log.warn({ signal }, 'second signal: exiting now');
+        process.exit(1);
+      }
       stopping = true;
-      server.close();
-      // Resolves (exit code 0) once everything is closed; the loop then ends by itself.
-      void (turn?.stop() ?? Promise.resolve()).then(() => resolve(0));
-      // Don't hang if a socket lingers.
-      setTimeout(() => process.exit(0), 2_000).unref();
+      const spreadMs = Math.min(5_000, serve.drainTimeoutMs / 2);
+      log.info(
+        { signal, sessions: server.engine.sessionCount, spreadMs, timeoutMs: serve.drainTimeoutMs },
+        `${signal}: draining, not accepting; clients are told to reconnect`,
+      );
+      // The bound: whatever lingers, the process is gone by then.
+      setTimeout(() => {
+        log.warn({}, 'drain timeout: exiting');
+        process.exit(0);
+      }, serve.drainTimeoutMs).unref();
+      void server
+        .drain(spreadMs)
+        .then(() => turn?.stop())
+        .then(() => {
+          log.info({}, 'drained, exiting');
+          resolve(0);
+        });
     };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
   });
-  process.stdout.write(
-    `Parley is listening on ${server.url}\n` +
-      (config.staticDir
-        ? `Open ${server.url}/ in two browser tabs to make a call.\n`
-        : 'No web app is served (build it with npm run build, or pass --static).\n'),
-  );
+  announce(log, server, config);
   return stopped;
+}
+
+/** The start-up lines: where to connect, and what a camera needs from here. */
+function announce(log: Logger, server: RunningParleyServer, config: ParleyServerConfig): void {
+  log.info({ url: server.url }, `Parley is listening on ${server.url}`);
+  if (config.staticDir === undefined)
+    log.info({}, 'No web app is served (build it with npm run build, or pass --static).');
+  else log.info({}, `Open ${server.url}/ in two browser tabs to make a call.`);
+  const wildcard = config.host === '0.0.0.0' || config.host === '::';
+  if (wildcard) {
+    const scheme = config.tls ? 'https' : 'http';
+    for (const address of networkAddresses()) log.info({}, `On your network: ${scheme}://${address}:${server.port}/`);
+  }
+  if (isLoopbackHost(config.host)) {
+    log.info(
+      {},
+      'Only this machine can connect. To call someone on your network: --host 0.0.0.0 with --cert and --key ' +
+        '(browsers give the camera only to https pages, or to localhost).',
+    );
+  } else if (config.tls === undefined) {
+    log.warn(
+      {},
+      'Serving plain http to other machines: their browsers will refuse camera and microphone (an http page ' +
+        'on a network address is not a secure context). Give --cert and --key, or put Parley behind an https proxy.',
+    );
+  }
 }
 
 /** `parley turn`: coturn on loopback until SIGINT or SIGTERM. */

@@ -1,16 +1,21 @@
 /**
  * Parley's server: one uWebSockets.js app on one port serving the signaling protocol
- * (Socket.IO over Engine.IO at /socket.io/), the web app, and /healthz.
+ * (Socket.IO over Engine.IO at /socket.io/), the web app, /healthz and /metrics, over HTTP or
+ * HTTPS (`tls`).
  */
-import type { HttpResponse, us_listen_socket } from 'uWebSockets.js';
+import { timingSafeEqual } from 'node:crypto';
+import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import { uws, uwsIsNative } from './uws.js';
 import { ProtocolServer, type EngineOptions } from './engine/protocol-server.js';
 import { SignalingNamespace } from './signaling-namespace.js';
-import { loadStaticFiles, resolveStaticFile, type StaticFile } from './static-files.js';
+import { loadStaticFiles, resolveStaticFile, sendStaticFile, type StaticFile } from './static-files.js';
 import type { TurnConfig } from './turn-credentials.js';
 import type { RateLimit } from './address-rate-limiter.js';
 import type { AllowedOrigins } from './engine/engine-options.js';
+import { silentLog, type EngineLog } from './engine/engine-log.js';
 import { FdGuard, UwsListenSocket } from './fd-guard.js';
+import { createMetrics } from './metrics.js';
+import { endHeadResponse } from './head-response.js';
 
 /** Everything `parley serve` can be told. */
 export interface ParleyServerConfig {
@@ -30,95 +35,227 @@ export interface ParleyServerConfig {
   /** Wall-clock time in ms for the signaling app (credential expiry, TURN rate); default `Date.now`. */
   readonly now?: () => number;
   /** Engine.IO timing and limits; defaults are socket.io's, limits in engine-options.ts. */
-  readonly engine?: Omit<EngineOptions, 'allowedOrigins'>;
+  readonly engine?: Omit<EngineOptions, 'allowedOrigins' | 'log'>;
+  /** HTTPS: PEM certificate chain and private key files. Without it the server speaks HTTP. */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string };
+  /**
+   * `/metrics` (Prometheus). On by default; without a token it answers only requests from
+   * loopback that came through no proxy, with one only requests bearing it.
+   */
+  readonly metrics?: { readonly enabled: boolean; readonly token?: string };
+  /** Structured log (pino's shape); default nowhere. */
+  readonly log?: EngineLog;
 }
 
 /** A listening server. */
 export interface RunningParleyServer {
   readonly port: number;
+  /** `http://host:port` or `https://...`. */
   readonly url: string;
   readonly signaling: SignalingNamespace;
   readonly engine: ProtocolServer;
-  /** Stops listening and closes every session. */
+  /** Stops listening and closes every session at once. */
   close(): void;
+  /**
+   * A graceful stop: stops accepting, then closes the sessions spread over `spreadMs` (each
+   * client is told the server is going away and reconnects, to this port's next process),
+   * then closes. Resolves once done, and at the latest after `spreadMs` + 1 s.
+   */
+  drain(spreadMs: number): Promise<void>;
+}
+
+/** Thrown when the port is taken by another process. */
+export class PortInUseError extends Error {
+  override readonly name = 'PortInUseError';
 }
 
 /** Starts Parley and resolves once it listens. */
 export function startParleyServer(config: ParleyServerConfig): Promise<RunningParleyServer> {
-  const app = uws.App();
+  const log = config.log ?? silentLog;
+  const app = config.tls
+    ? uws.SSLApp({ cert_file_name: config.tls.certFile, key_file_name: config.tls.keyFile })
+    : uws.App();
   // Near the open-file limit the guard stops accepting (src/signaling/fd-guard.ts); the engine's
   // own connection limit defaults to the guard's budget, so it refuses with 503 before that.
-  const fdGuard = new FdGuard({ log: config.engine?.log });
+  const fdGuard = new FdGuard({ log });
   const maxConnections = config.engine?.maxConnections ?? fdGuard.connectionBudget;
-  const engine = new ProtocolServer({ ...config.engine, maxConnections, allowedOrigins: config.allowedOrigins });
+  const engine = new ProtocolServer({
+    ...config.engine,
+    maxConnections,
+    allowedOrigins: config.allowedOrigins,
+    log,
+  });
   const signaling = new SignalingNamespace({ turn: config.turn, turnRate: config.turnRate, now: config.now });
   engine.of('/', signaling);
   engine.attach(app);
 
-  app.get('/healthz', (res) => {
-    const body = JSON.stringify({
-      status: 'ok',
-      uwsNative: uwsIsNative,
-      sessions: engine.sessionCount,
-      rooms: signaling.rooms.size,
-      files: fdGuard.state,
+  routeHealth(app, () => ({
+    status: 'ok',
+    uwsNative: uwsIsNative,
+    sessions: engine.sessionCount,
+    rooms: signaling.rooms.size,
+    files: fdGuard.state,
+  }));
+  if (config.metrics?.enabled ?? true) {
+    const registry = createMetrics({
+      engine,
+      signaling,
+      files: () => {
+        const { openFiles, fileLimit, accepting } = fdGuard.state;
+        return { open: openFiles, limit: fileLimit, accepting };
+      },
     });
-    res.cork(() =>
-      res.writeHeader('content-type', 'application/json').writeHeader('cache-control', 'no-store').end(body),
-    );
-  });
-
-  const files = config.staticDir === undefined ? new Map<string, StaticFile>() : loadStaticFiles(config.staticDir);
-  app.get('/*', (res, req) => {
-    const file = resolveStaticFile(files, req.getUrl());
-    if (file === undefined) {
-      res.cork(() => res.writeStatus('404 Not Found').writeHeader('content-type', 'text/plain').end('Not found\n'));
-      return;
-    }
-    sendStaticFile(res, file, req.getHeader('if-none-match'));
-  });
+    routeMetrics(app, config.metrics?.token, () => registry.metrics(), registry.contentType);
+  }
+  routeStaticFiles(app, config.staticDir === undefined ? new Map() : loadStaticFiles(config.staticDir));
 
   return new Promise((resolve, reject) => {
-    app.listen(config.host, config.port, (token: us_listen_socket | false) => {
+    // Exclusive: a second server on a taken port must fail, not share it (SO_REUSEPORT would
+    // split connections, and so rooms, between the two processes).
+    const listen = app.listen.bind(app) as unknown as (
+      host: string,
+      port: number,
+      options: number,
+      cb: (token: us_listen_socket | false) => void,
+    ) => void;
+    listen(config.host, config.port, LISTEN_EXCLUSIVE_PORT, (token) => {
       if (!token) {
         reject(
-          new Error(`Cannot listen on ${config.host}:${config.port} (in use, or not an address of this machine).`),
+          new PortInUseError(
+            `Cannot listen on ${config.host}:${config.port}: the port is in use by another process, or ` +
+              `${config.host} is not an address of this machine.`,
+          ),
         );
         return;
       }
-      const listenSocket = new UwsListenSocket(app, config.host, config.port, token);
+      const listenSocket = new UwsListenSocket(app, config.host, config.port, token, LISTEN_EXCLUSIVE_PORT);
       fdGuard.start(listenSocket);
       const port = listenSocket.port;
       const hostInUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
+      const stopAccepting = (): void => {
+        fdGuard.stop();
+        listenSocket.close();
+      };
+      const closeApp = (): void => {
+        // Also end idle keep-alive HTTP connections, which would otherwise keep the process up.
+        // (The native App has close(); this build's typings lack it.)
+        (app as typeof app & { close?: () => void }).close?.();
+      };
       resolve({
         port,
-        url: `http://${hostInUrl}:${port}`,
+        url: `${config.tls ? 'https' : 'http'}://${hostInUrl}:${port}`,
         signaling,
         engine,
         close: () => {
-          fdGuard.stop();
-          listenSocket.close();
+          stopAccepting();
           engine.close();
-          // Also end idle keep-alive HTTP connections, which would otherwise keep the process up.
-          // (The native App has close(); this build's typings lack it.)
-          (app as typeof app & { close?: () => void }).close?.();
+          closeApp();
+        },
+        drain: async (spreadMs) => {
+          stopAccepting();
+          await engine.drain(spreadMs);
+          engine.close();
+          closeApp();
         },
       });
     });
   });
 }
 
-function sendStaticFile(res: HttpResponse, file: StaticFile, ifNoneMatch: string): void {
-  res.cork(() => {
-    if (ifNoneMatch === file.etag) {
-      res.writeStatus('304 Not Modified').writeHeader('etag', file.etag).endWithoutBody();
+/** uSockets' LIBUS_LISTEN_EXCLUSIVE_PORT: no SO_REUSEPORT. */
+const LISTEN_EXCLUSIVE_PORT = 1;
+
+/**
+ * Registers GET and HEAD for `pattern`. uWebSockets.js 20.30 resets the connection when a body
+ * is written to a HEAD request, and aborts the process when a HEAD handler returns without
+ * responding, so HEAD gets its own handler that always ends without a body.
+ */
+function getAndHead(
+  app: TemplatedApp,
+  pattern: string,
+  handler: (res: HttpResponse, req: HttpRequest, head: boolean) => void,
+): void {
+  app.get(pattern, (res, req) => handler(res, req, false));
+  app.head(pattern, (res, req) => handler(res, req, true));
+}
+
+/** Ends `res` with `body`, or, for HEAD, with its headers and length only. */
+function endWith(res: HttpResponse, body: string | Buffer, head: boolean): void {
+  if (head) endHeadResponse(res, Buffer.byteLength(body));
+  else res.end(body);
+}
+
+function routeHealth(app: TemplatedApp, health: () => object): void {
+  getAndHead(app, '/healthz', (res, _req, head) => {
+    const body = JSON.stringify(health());
+    res.cork(() => {
+      res.writeHeader('content-type', 'application/json').writeHeader('cache-control', 'no-store');
+      endWith(res, body, head);
+    });
+  });
+}
+
+function routeMetrics(
+  app: TemplatedApp,
+  token: string | undefined,
+  render: () => Promise<string>,
+  contentType: string,
+): void {
+  getAndHead(app, '/metrics', (res, req, head) => {
+    const allowed = isMetricsRequestAllowed(res, req, token);
+    if (!allowed) {
+      res.cork(() => {
+        res.writeStatus(token === undefined ? '403 Forbidden' : '401 Unauthorized');
+        if (token !== undefined) res.writeHeader('www-authenticate', 'Bearer');
+        res.writeHeader('content-type', 'text/plain');
+        endWith(res, 'Metrics need a bearer token (--metrics-token), or a direct request from loopback.\n', head);
+      });
       return;
     }
-    res
-      .writeHeader('content-type', file.contentType)
-      .writeHeader('etag', file.etag)
-      .writeHeader('cache-control', file.immutable ? 'public, max-age=31536000, immutable' : 'no-cache')
-      .writeHeader('x-content-type-options', 'nosniff')
-      .end(file.body);
+    let aborted = false;
+    res.onAborted(() => (aborted = true));
+    void render().then(
+      (text) => {
+        if (aborted) return;
+        res.cork(() => {
+          res.writeHeader('content-type', contentType).writeHeader('cache-control', 'no-store');
+          endWith(res, text, head);
+        });
+      },
+      () => {
+        if (!aborted) res.cork(() => res.writeStatus('500 Internal Server Error').end());
+      },
+    );
+  });
+}
+
+/** With a token: the request bears it. Without: it comes from loopback, through no proxy. */
+function isMetricsRequestAllowed(res: HttpResponse, req: HttpRequest, token: string | undefined): boolean {
+  if (token !== undefined) {
+    const given = Buffer.from(req.getHeader('authorization'));
+    const wanted = Buffer.from(`Bearer ${token}`);
+    return given.length === wanted.length && timingSafeEqual(given, wanted);
+  }
+  const peer = Buffer.from(res.getRemoteAddressAsText()).toString();
+  const loopback = peer === '::1' || peer.startsWith('127.') || peer.startsWith('::ffff:127.');
+  const proxied = req.getHeader('x-forwarded-for') !== '' || req.getHeader('forwarded') !== '';
+  return loopback && !proxied;
+}
+
+function routeStaticFiles(app: TemplatedApp, files: ReadonlyMap<string, StaticFile>): void {
+  getAndHead(app, '/*', (res, req, head) => {
+    const file = resolveStaticFile(files, req.getUrl());
+    if (file === undefined) {
+      res.cork(() => {
+        res.writeStatus('404 Not Found').writeHeader('content-type', 'text/plain');
+        endWith(res, 'Not found\n', head);
+      });
+      return;
+    }
+    sendStaticFile(res, file, {
+      ifNoneMatch: req.getHeader('if-none-match'),
+      acceptEncoding: req.getHeader('accept-encoding'),
+      head,
+    });
   });
 }

@@ -9,6 +9,7 @@ import { extname, join, relative, sep } from 'node:path';
 import { createHash } from 'node:crypto';
 import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib';
 import type { HttpResponse } from 'uWebSockets.js';
+import { endHeadResponse } from './head-response.js';
 
 /** One encoding of a file's body. */
 interface Encoded {
@@ -145,7 +146,7 @@ export function sendStaticFile(res: HttpResponse, file: StaticFile, request: Sta
       res.writeHeader('x-frame-options', 'DENY');
     }
     const body = encoding?.body ?? file.body;
-    if (request.head) res.endWithoutBody(body.length);
+    if (request.head) endHeadResponse(res, body.length);
     else res.end(body);
   });
 }

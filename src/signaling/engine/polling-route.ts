@@ -44,6 +44,14 @@ function handleRequest(runtime: EngineRuntime, sessions: SessionTable, res: Http
     res.end(JSON.stringify({ code: EngineErrorCode.forbidden, message: 'Origin not allowed' }), style.closeConnection);
     return;
   }
+  if (method === 'head') {
+    // uWebSockets.js resets the connection if a body is written to a HEAD request.
+    // (And this uWS build aborts on endWithoutBody() given arguments: see head-response.ts.)
+    res.writeStatus('400 Bad Request');
+    if (style.closeConnection) res.writeHeader('Connection', 'close');
+    res.endWithoutBody();
+    return;
+  }
   if (method === 'options') {
     answerPreflight(res, req.getHeader('access-control-request-headers'), style);
     return;

@@ -54,6 +54,29 @@ export class ProtocolServer {
     this.runtime.clear();
   }
 
+  /**
+   * Closes every session with 'server shutting down', spread evenly over `spreadMs` so that
+   * their clients do not all reconnect in the same instant. Each client is told the server is
+   * going away (WebSocket close 1001, the close packet on polling) and reconnects by itself.
+   * Resolves once every session that was open is closed.
+   */
+  drain(spreadMs: number): Promise<void> {
+    const pending = [...this.sessions.byId.values()];
+    const rounds = Math.max(1, Math.min(50, Math.ceil(spreadMs / 20)));
+    const perRound = Math.ceil(pending.length / rounds);
+    const { clock } = this.runtime;
+    return new Promise((resolve) => {
+      const round = (): void => {
+        for (const session of pending.splice(0, perRound)) {
+          session.send({ type: 'server.close', reason: 'server shutting down' });
+        }
+        if (pending.length === 0) resolve();
+        else clock.setTimeout(round, spreadMs / rounds);
+      };
+      round();
+    });
+  }
+
   /** Open sessions. */
   get sessionCount(): number {
     return this.sessions.byId.size;
