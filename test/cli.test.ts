@@ -75,6 +75,18 @@ describe('parley serve options', () => {
         '4',
         '--max-concurrent-bodies',
         '3',
+        '--trusted-proxy',
+        '127.0.0.1',
+        '--trusted-proxy',
+        '::1',
+        '--cert',
+        `${root}/package.json`,
+        '--key',
+        `${root}/README.md`,
+        '--metrics',
+        'off',
+        '--metrics-token',
+        'tok',
         '--static',
         root,
       ],
@@ -97,8 +109,24 @@ describe('parley serve options', () => {
         handshakeRate: 5,
         messageRate: 4,
         maxConcurrentBodies: 3,
+        trustedProxies: ['127.0.0.1', '::1'],
       },
+      tls: { certFile: `${root}/package.json`, keyFile: `${root}/README.md` },
+      metrics: { enabled: false, token: 'tok' },
     });
+  });
+
+  it('reads the operations flags: drain timeout, log level, and refuses half a TLS setup', () => {
+    expect(parseServeCommand([], {})).toMatchObject({ drainTimeoutMs: 10_000, logLevel: 'info' });
+    expect(parseServeCommand(['--drain-timeout', '3', '--log-level', 'warn'], {})).toMatchObject({
+      drainTimeoutMs: 3_000,
+      logLevel: 'warn',
+    });
+    expect(parseServeCommand([], { PARLEY_LOG_LEVEL: 'debug' }).logLevel).toBe('debug');
+    expect(() => parseServeCommand(['--cert', `${root}/package.json`], {})).toThrow(/--cert and --key go together/);
+    expect(() => parseServeCommand(['--cert', '/nope.pem', '--key', '/nope.key'], {})).toThrow(/no such file/);
+    expect(() => parseServeCommand(['--log-level', 'loud'], {})).toThrow(/--log-level must be one of/);
+    expect(() => parseServeCommand(['--metrics', 'maybe'], {})).toThrow(/--metrics must be on or off/);
   });
 
   it('takes --cors-origin as a deprecated alias of --allowed-origin, with a warning', () => {
@@ -183,6 +211,13 @@ describe('parley serve options', () => {
       '--handshake-rate',
       '--message-rate',
       '--max-concurrent-bodies',
+      '--trusted-proxy',
+      '--cert',
+      '--key',
+      '--metrics',
+      '--metrics-token',
+      '--drain-timeout',
+      '--log-level',
     ]) {
       expect(HELP).toContain(flag);
       expect(HELP).toContain(`PARLEY_${flag.slice(2).toUpperCase().replaceAll('-', '_')}`);
@@ -202,7 +237,8 @@ describe('parley serve options', () => {
     }
     expect(HELP).toContain('--print-config');
     expect(HELP).toMatch(/healthz/);
-    expect(HELP).toMatch(/SIGINT and SIGTERM/);
+    expect(HELP).toMatch(/SIGTERM and SIGINT drain/);
+    expect(HELP).toMatch(/--version/);
   });
 });
 

@@ -24,8 +24,20 @@ export function startTestServer(overrides: Partial<ParleyServerConfig> = {}): Pr
     turn: { turnUrls: [], turnSecret: undefined, turnTtl: 3_600, stunUrls: [] },
     turnRate: { perMinute: 10_000, burst: 10_000 },
     ...overrides,
+    engine: { ...LIFTED_ADDRESS_LIMITS, ...overrides.engine },
   });
 }
+
+/**
+ * Per-address limits lifted for tests: every test client connects from 127.0.0.1, many at a
+ * time. Tests of the limits themselves set them explicitly (test/engine-limits.test.ts).
+ */
+export const LIFTED_ADDRESS_LIMITS = {
+  maxConnectionsPerAddress: 100_000,
+  maxSessionsPerAddress: 100_000,
+  handshakeRate: 100_000,
+  handshakeBurst: 100_000,
+} as const;
 
 /** How a test client reaches the server. */
 export type TransportMode = 'websocket' | 'polling' | 'upgrade';
