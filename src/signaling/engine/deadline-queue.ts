@@ -9,11 +9,10 @@
 import type { EngineClock } from './clock.js';
 
 /** One scheduled expiry; `cancel()` makes it never fire. */
-export class Deadline<T> {
+export class Deadline {
   cancelled = false;
 
   constructor(
-    readonly item: T,
     /** When it fires, on the clock's scale. */
     readonly dueAt: number,
   ) {}
@@ -23,9 +22,15 @@ export class Deadline<T> {
   }
 }
 
-/** One delay, many deadlines, one timer. */
+/**
+ * One delay, many deadlines, one timer. Entries live in parallel arrays with a head index. A
+ * deadline that may need cancelling gets a {@link Deadline} handle ({@link DeadlineQueue.schedule});
+ * one whose owner checks its own state on expiry allocates nothing ({@link DeadlineQueue.add}).
+ */
 export class DeadlineQueue<T> {
-  private entries: Deadline<T>[] = [];
+  private items: (T | undefined)[] = [];
+  private dueTimes: number[] = [];
+  private handles: (Deadline | null)[] = [];
   private head = 0;
   private timer: unknown = undefined;
   private timerDueAt = 0;
@@ -34,36 +39,50 @@ export class DeadlineQueue<T> {
     /** The delay every deadline in this queue has. */
     readonly delay: number,
     private readonly clock: EngineClock,
-    private readonly onExpired: (item: T, deadline: Deadline<T>) => void,
+    private readonly onExpired: (item: T) => void,
   ) {}
 
   /** Entries waiting, cancelled ones included. */
   get size(): number {
-    return this.entries.length - this.head;
+    return this.items.length - this.head;
   }
 
-  /**
-   * Schedules `item` to expire `delay` ms after `from` (default now). `from` must not go
-   * backwards between calls, which keeps the queue sorted.
-   */
-  schedule(item: T, from: number = this.clock.now()): Deadline<T> {
-    const deadline = new Deadline(item, from + this.delay);
-    this.entries.push(deadline);
-    if (this.timer === undefined) this.arm();
-    return deadline;
+  /** Schedules `item` to expire `delay` ms from now, with a handle to cancel it. */
+  schedule(item: T): Deadline {
+    const dueAt = this.push(item, null);
+    const handle = new Deadline(dueAt);
+    this.handles[this.handles.length - 1] = handle;
+    return handle;
+  }
+
+  /** Schedules `item` to expire `delay` ms from now; its owner ignores an expiry it no longer needs. */
+  add(item: T): void {
+    this.push(item, null);
   }
 
   /** Drops every entry and the timer. */
   clear(): void {
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
-    this.entries = [];
+    this.items = [];
+    this.dueTimes = [];
+    this.handles = [];
     this.head = 0;
   }
 
+  /** Appends an entry (times never go backwards, so the queue stays sorted); returns its due time. */
+  private push(item: T, handle: Deadline | null): number {
+    const dueAt = this.clock.now() + this.delay;
+    this.items.push(item);
+    this.dueTimes.push(dueAt);
+    this.handles.push(handle);
+    if (this.timer === undefined) this.arm();
+    return dueAt;
+  }
+
   private arm(): void {
-    if (this.head >= this.entries.length) return;
-    const dueAt = this.entries[this.head].dueAt;
+    if (this.head >= this.items.length) return;
+    const dueAt = this.dueTimes[this.head];
     this.timerDueAt = dueAt;
     this.timer = this.clock.setTimeout(this.expire, Math.max(0, Math.ceil(dueAt - this.clock.now())));
   }
@@ -71,13 +90,18 @@ export class DeadlineQueue<T> {
   private readonly expire = (): void => {
     this.timer = undefined;
     const now = Math.max(this.clock.now(), this.timerDueAt);
-    while (this.head < this.entries.length && this.entries[this.head].dueAt <= now) {
-      const deadline = this.entries[this.head];
-      this.entries[this.head++] = undefined as never;
-      if (deadline.cancelled) continue;
-      deadline.cancelled = true;
+    while (this.head < this.items.length && this.dueTimes[this.head] <= now) {
+      const index = this.head++;
+      const item = this.items[index] as T;
+      const handle = this.handles[index];
+      this.items[index] = undefined;
+      this.handles[index] = null;
+      if (handle !== null) {
+        if (handle.cancelled) continue;
+        handle.cancelled = true;
+      }
       try {
-        this.onExpired(deadline.item, deadline);
+        this.onExpired(item);
       } catch (error) {
         // An owner's bug must not stall every later deadline; report and carry on.
         queueMicrotask(() => {
@@ -90,11 +114,13 @@ export class DeadlineQueue<T> {
   };
 
   private compact(): void {
-    if (this.head === this.entries.length) {
-      this.entries.length = 0;
+    if (this.head === this.items.length) {
+      this.items.length = this.dueTimes.length = this.handles.length = 0;
       this.head = 0;
-    } else if (this.head > 1024 && this.head * 2 > this.entries.length) {
-      this.entries = this.entries.slice(this.head);
+    } else if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.dueTimes = this.dueTimes.slice(this.head);
+      this.handles = this.handles.slice(this.head);
       this.head = 0;
     }
   }

@@ -45,7 +45,7 @@ export interface SessionHandshake {
 /** The WebSocket probing an upgrade, with its deadline. */
 interface Probe {
   readonly transport: ProbeTransport;
-  deadline: Deadline<DeadlineTarget> | null;
+  deadline: Deadline | null;
 }
 
 /** Socket.IO's reason for a session that ended with the engine's `reason`. */
@@ -85,7 +85,7 @@ export class EngineSession implements TransportOwner, HeartbeatTarget, ClientCar
   readonly client: SocketIoClient;
   private probe: Probe | null = null;
   /** The heartbeat's one deadline: the next ping while resting, the pong after a ping. */
-  private heartbeat: Deadline<HeartbeatTarget> | null = null;
+  private heartbeat: Deadline | null = null;
   /** Why the session is being closed for a fault, for the log line the close writes. */
   private faultDetail: string | undefined;
 

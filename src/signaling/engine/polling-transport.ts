@@ -40,7 +40,7 @@ class PostBody implements DeadlineTarget {
   finished = false;
   received = 0;
   readonly chunks: Buffer[] = [];
-  deadline: Deadline<DeadlineTarget> | null = null;
+  deadline: Deadline | null = null;
 
   constructor(
     private readonly transport: PollingTransport,

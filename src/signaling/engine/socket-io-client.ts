@@ -16,7 +16,7 @@ import type { DeadlineTarget, EngineRuntime } from './engine-runtime.js';
 import type { DisconnectReason, Handshake, NamespaceHandler } from './namespace-handler.js';
 import { isBinaryPacketText } from './socket-io-codec.js';
 import { SocketIoSocket, type SocketCarrier } from './socket-io-socket.js';
-import { TokenBucket, WindowCounter } from './token-bucket.js';
+import { takeToken, WindowCounter, type BucketState } from './token-bucket.js';
 
 /** The window in which dropped packets are counted against `maxDroppedMessages`. */
 const DROP_WINDOW_MS = 10_000;
@@ -39,7 +39,7 @@ export interface ClientCarrier {
 /** One binary packet whose attachments are still arriving. */
 class PendingBinary implements DeadlineTarget {
   bytes = 0;
-  deadline: Deadline<DeadlineTarget> | null = null;
+  deadline: Deadline | null = null;
 
   constructor(
     private readonly client: SocketIoClient,
@@ -52,12 +52,13 @@ class PendingBinary implements DeadlineTarget {
 }
 
 /** The Socket.IO client of one session. */
-export class SocketIoClient implements DeadlineTarget, SocketCarrier {
+export class SocketIoClient implements DeadlineTarget, SocketCarrier, BucketState {
   /** Sockets by namespace; created on the first CONNECT. */
   private sockets: Map<string, SocketIoSocket> | null = null;
   private binary: PendingBinary | null = null;
-  private connectDeadline: Deadline<DeadlineTarget> | null;
-  private readonly bucket: TokenBucket;
+  /** The message-rate bucket's state (see takeToken): two numbers, not an object per client. */
+  tokens: number;
+  refilledAt: number;
   private drops: WindowCounter | null = null;
 
   constructor(
@@ -65,15 +66,21 @@ export class SocketIoClient implements DeadlineTarget, SocketCarrier {
     private readonly carrier: ClientCarrier,
     private readonly namespaces: ReadonlyMap<string, NamespaceHandler>,
   ) {
-    const { messageRate, messageBurst } = runtime.options;
-    this.bucket = new TokenBucket(messageRate, messageBurst, runtime.clock.now());
-    this.connectDeadline = runtime.connects.schedule(this);
+    this.tokens = runtime.options.messageBurst;
+    this.refilledAt = runtime.clock.now();
+    // No handle to cancel: on expiry the client checks whether a namespace was joined.
+    runtime.connects.add(this);
   }
 
   /** The connect deadline passed: without a namespace joined, the session ends. */
   deadlinePassed(): void {
-    this.connectDeadline = null;
-    if (this.sockets === null) this.carrier.connectTimedOut();
+    if (this.sockets === null && this.carrier.isOpen) this.carrier.connectTimedOut();
+  }
+
+  /** Takes a token of the client's message rate. */
+  private takeToken(): boolean {
+    const { messageRate, messageBurst } = this.runtime.options;
+    return takeToken(this, this.runtime.clock.now(), messageRate, messageBurst);
   }
 
   /** Handles one Engine.IO message: packet text or a binary attachment. */
@@ -96,8 +103,6 @@ export class SocketIoClient implements DeadlineTarget, SocketCarrier {
 
   /** The session ended: every socket leaves with `reason`, every deadline is cancelled. */
   close(reason: DisconnectReason): void {
-    this.connectDeadline?.cancel();
-    this.connectDeadline = null;
     this.dropBinary();
     const sockets = this.sockets;
     this.sockets = null;
@@ -181,7 +186,7 @@ export class SocketIoClient implements DeadlineTarget, SocketCarrier {
       return;
     }
     if (packet.type === PacketType.CONNECT_ERROR) return; // from a client, it means nothing
-    if (packet.type !== PacketType.DISCONNECT && !this.bucket.take(this.runtime.clock.now())) {
+    if (packet.type !== PacketType.DISCONNECT && !this.takeToken()) {
       this.refuseOverRate(packet);
       return;
     }
@@ -258,8 +263,6 @@ export class SocketIoClient implements DeadlineTarget, SocketCarrier {
       return;
     }
     if (!carrier.isOpen) return;
-    this.connectDeadline?.cancel();
-    this.connectDeadline = null;
     (this.sockets ??= new Map()).set(nsp, socket);
     const [connect] = this.runtime.codec.encode({ type: PacketType.CONNECT, nsp, data: { sid: socket.id } });
     carrier.writeMessageText(connect);
@@ -278,7 +281,7 @@ export class SocketIoClient implements DeadlineTarget, SocketCarrier {
       this.carrier.fault('parse error', 'undecodable CONNECT');
       return;
     }
-    if (!this.bucket.take(this.runtime.clock.now())) {
+    if (!this.takeToken()) {
       this.refuseOverRate({ type: PacketType.CONNECT, nsp });
       return;
     }

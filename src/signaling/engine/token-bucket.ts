@@ -1,12 +1,34 @@
 /**
- * A token bucket refilled lazily from an injected clock: `rate` tokens a second up to `burst`.
- * It allocates nothing per take and keeps two numbers, so every client and every address can
- * have one.
+ * Token buckets refilled lazily from the caller's clock: `rate` tokens a second up to `burst`.
+ * The state is two numbers, which a client keeps as fields of its own (no object per client);
+ * `TokenBucket` wraps them for owners that want an object.
  */
-/** `rate` per second sustained, `burst` at once. */
-export class TokenBucket {
-  private tokens: number;
-  private refilledAt: number;
+/** The state of a token bucket: an owner that has one for each client keeps these two fields. */
+export interface BucketState {
+  tokens: number;
+  refilledAt: number;
+}
+
+/** Refills `state` to `now` (`rate` per second, at most `burst`) and takes a token if there is one. */
+export function takeToken(state: BucketState, now: number, rate: number, burst: number): boolean {
+  refill(state, now, rate, burst);
+  // Refills add fractions in many small steps; a token that is whole but for rounding counts.
+  if (state.tokens < 1 - 1e-9) return false;
+  state.tokens = Math.max(0, state.tokens - 1);
+  return true;
+}
+
+function refill(state: BucketState, now: number, rate: number, burst: number): void {
+  const elapsed = now - state.refilledAt;
+  if (elapsed <= 0) return;
+  state.refilledAt = now;
+  state.tokens = Math.min(burst, state.tokens + (elapsed * rate) / 1000);
+}
+
+/** A bucket of its own: `rate` per second sustained, `burst` at once. */
+export class TokenBucket implements BucketState {
+  tokens: number;
+  refilledAt: number;
 
   constructor(
     private readonly rate: number,
@@ -19,24 +41,13 @@ export class TokenBucket {
 
   /** Takes one token if there is one. */
   take(now: number): boolean {
-    this.refill(now);
-    // Refills add fractions in many small steps; a token that is whole but for rounding counts.
-    if (this.tokens < 1 - 1e-9) return false;
-    this.tokens = Math.max(0, this.tokens - 1);
-    return true;
+    return takeToken(this, now, this.rate, this.burst);
   }
 
   /** True when the bucket would be full at `now`: it remembers nothing worth keeping. */
   isFull(now: number): boolean {
-    this.refill(now);
+    refill(this, now, this.rate, this.burst);
     return this.tokens >= this.burst;
-  }
-
-  private refill(now: number): void {
-    const elapsed = now - this.refilledAt;
-    if (elapsed <= 0) return;
-    this.refilledAt = now;
-    this.tokens = Math.min(this.burst, this.tokens + (elapsed * this.rate) / 1000);
   }
 }
 
