@@ -49,8 +49,8 @@ export class DeadlineQueue<T> {
 
   /** Schedules `item` to expire `delay` ms from now, with a handle to cancel it. */
   schedule(item: T): Deadline {
-    const dueAt = this.push(item, null);
-    const handle = new Deadline(dueAt);
+    // Whole milliseconds: a small integer lives in the handle itself, a fraction in a heap box.
+    const handle = new Deadline(Math.ceil(this.push(item, null)));
     this.handles[this.handles.length - 1] = handle;
     return handle;
   }

@@ -2,12 +2,34 @@
  * Options of the protocol engine and their defaults. Timing follows engine.io's defaults; every
  * per-client resource has a bound (docs/security.md lists them with the reasoning behind each).
  */
-import type { EngineCloseReason } from '../../machines/engine-session-machine.js';
+import type { SnapshotFrom } from 'xstate';
+import type {
+  EngineCloseReason,
+  EngineSessionEvent,
+  EngineTransportName,
+  engineSessionMachine,
+} from '../../machines/engine-session-machine.js';
 import { systemClock, type EngineClock } from './clock.js';
 import { silentLog, type EngineLog } from './engine-log.js';
 
 /** Which page origins may talk to the engine (see {@link EngineOptions.allowedOrigins}). */
 export type AllowedOrigins = readonly string[] | '*';
+
+/**
+ * Watches every session's lifecycle as the session machine sees it (the live state inspector,
+ * src/signaling/inspector). Called synchronously, before the effects of each event run; it must
+ * not throw or feed the session. Without one the engine makes no call at all.
+ */
+export interface EngineSessionObserver {
+  /** A session was made, in the machine's initial state, for a handshake over `transport`. */
+  sessionOpened(
+    sessionId: string,
+    snapshot: SnapshotFrom<typeof engineSessionMachine>,
+    info: { readonly transport: EngineTransportName },
+  ): void;
+  /** The session took `event` and is now in `snapshot` (status 'done' once it closed). */
+  sessionEvent(sessionId: string, event: EngineSessionEvent, snapshot: SnapshotFrom<typeof engineSessionMachine>): void;
+}
 
 /** Configuration of a {@link ProtocolServer}. Every field has a default. */
 export interface EngineOptions {
@@ -85,11 +107,13 @@ export interface EngineOptions {
   log?: EngineLog;
   /** Told once per session when it ends, with the engine's precise reason (logs, tests). */
   onSessionClosed?: (sessionId: string, reason: EngineCloseReason) => void;
+  /** Told every session's lifecycle events (the inspector); default none, at no cost. */
+  observer?: EngineSessionObserver;
 }
 
 /** {@link EngineOptions} with every default filled in. */
 export type ResolvedEngineOptions = Readonly<
-  Required<Omit<EngineOptions, 'onSessionClosed'>> & Pick<EngineOptions, 'onSessionClosed'>
+  Required<Omit<EngineOptions, 'onSessionClosed' | 'observer'>> & Pick<EngineOptions, 'onSessionClosed' | 'observer'>
 >;
 
 /** The defaults, for docs and the CLI's help. */

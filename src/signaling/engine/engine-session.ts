@@ -128,6 +128,9 @@ export class EngineSession implements TransportOwner, HeartbeatTarget, ClientCar
     const [next, actions] = lifecycle.next(this.snapshot, event);
     // Stored before the effects run: an effect may feed the machine the next event.
     this.snapshot = next;
+    // Told before the effects too, so that an observer sees nested events in the order they happen.
+    const { observer } = this.runtime.options;
+    if (observer !== undefined) observer.sessionEvent(this.id, event, next);
     for (const action of actions) effects[action.type as EngineSessionAction](this, action.params);
   }
 

@@ -4,6 +4,7 @@
  * is never read. Everything needed is copied out of `req` before any callback runs.
  */
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import { endHeadResponse } from '../head-response.js';
 import { clientAddress } from './client-address.js';
 import { EngineErrorCode, writeEngineError, writeRefusal } from './engine-error.js';
 import type { EngineRuntime } from './engine-runtime.js';
@@ -39,17 +40,20 @@ function handleRequest(runtime: EngineRuntime, sessions: SessionTable, res: Http
   if (!isOriginAllowed(style.origin, style.host, style.allowedOrigins)) {
     runtime.stats.countRefusal('origin');
     // engine.io answers a refused origin 403 {code: 4}; no CORS headers, so the page reads nothing.
+    const body = JSON.stringify({ code: EngineErrorCode.forbidden, message: 'Origin not allowed' });
     res.writeStatus('403 Forbidden').writeHeader('Content-Type', 'application/json');
     if (style.closeConnection) res.writeHeader('Connection', 'close');
-    res.end(JSON.stringify({ code: EngineErrorCode.forbidden, message: 'Origin not allowed' }), style.closeConnection);
+    // uWS would write the body to a HEAD too, and the client would read it as the next response.
+    if (method === 'head') endHeadResponse(res, Buffer.byteLength(body));
+    else res.end(body, style.closeConnection);
     return;
   }
   if (method === 'head') {
-    // uWebSockets.js resets the connection if a body is written to a HEAD request.
-    // (And this uWS build aborts on endWithoutBody() given arguments: see head-response.ts.)
+    // No body (see head-response.ts), but a Content-Length: without one Node's keep-alive
+    // agent takes the response as ending at close, and drops the connection after it.
     res.writeStatus('400 Bad Request');
     if (style.closeConnection) res.writeHeader('Connection', 'close');
-    res.endWithoutBody();
+    endHeadResponse(res, 0);
     return;
   }
   if (method === 'options') {

@@ -55,7 +55,11 @@ class PostBody implements DeadlineTarget {
 
 /** The polling transport of one session. */
 export class PollingTransport implements PollingSide {
-  readonly name = 'polling';
+  // On the prototype, not in every instance.
+  get name(): 'polling' {
+    return 'polling';
+  }
+
   private owner: TransportOwner | null = null;
   private pending: PendingGet | null = null;
   private queue: EnginePacket[] = [];

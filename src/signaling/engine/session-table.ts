@@ -29,6 +29,8 @@ export class SessionTable implements SessionDirectory {
     const transport = makeTransport(id);
     const session = new EngineSession(this.runtime, this, id, handshake, transport, this.namespaces);
     this.byId.set(id, session);
+    const { observer } = this.runtime.options;
+    if (observer !== undefined) observer.sessionOpened(id, session.snapshot, { transport: transport.name });
     return [session, transport];
   }
 

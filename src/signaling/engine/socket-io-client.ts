@@ -16,7 +16,7 @@ import type { DeadlineTarget, EngineRuntime } from './engine-runtime.js';
 import type { DisconnectReason, Handshake, NamespaceHandler } from './namespace-handler.js';
 import { isBinaryPacketText } from './socket-io-codec.js';
 import { SocketIoSocket, type SocketCarrier } from './socket-io-socket.js';
-import { takeToken, WindowCounter, type BucketState } from './token-bucket.js';
+import { fullBucket, takeToken, WindowCounter, type BucketState } from './token-bucket.js';
 
 /** The window in which dropped packets are counted against `maxDroppedMessages`. */
 const DROP_WINDOW_MS = 10_000;
@@ -66,8 +66,10 @@ export class SocketIoClient implements DeadlineTarget, SocketCarrier, BucketStat
     private readonly carrier: ClientCarrier,
     private readonly namespaces: ReadonlyMap<string, NamespaceHandler>,
   ) {
-    this.tokens = runtime.options.messageBurst;
-    this.refilledAt = runtime.clock.now();
+    ({ tokens: this.tokens, refilledAt: this.refilledAt } = fullBucket(
+      runtime.options.messageBurst,
+      runtime.clock.now(),
+    ));
     // No handle to cancel: on expiry the client checks whether a namespace was joined.
     runtime.connects.add(this);
   }

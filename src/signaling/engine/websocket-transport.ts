@@ -60,7 +60,11 @@ function encodeForWebSocket(packet: EnginePacket): string | Buffer {
 
 /** One WebSocket connection of the engine. */
 export class WebSocketTransport implements ProbeTransport {
-  readonly name = 'websocket';
+  // On the prototype, not in every instance.
+  get name(): 'websocket' {
+    return 'websocket';
+  }
+
   private ws: WebSocket<WebSocketData> | null = null;
   private owner: TransportOwner | null = null;
 
