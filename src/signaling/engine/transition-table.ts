@@ -24,7 +24,11 @@ export function createTransitionTable<TMachine extends AnyStateMachine>(machine:
   const stepper = createSnapshotStepper(machine);
   const [initial, initialActions] = stepper.initial(undefined as never);
   const context: unknown = (initial as { context?: unknown }).context;
-  if (initialActions.length > 0 || (context !== undefined && Object.keys(context as object).length > 0)) {
+  const hasContext =
+    (machine.config as { context?: unknown }).context !== undefined ||
+    (context !== undefined && Object.keys(context as object).length > 0);
+  // A context factory that needs input fails here, and xstate reports that as an 'error' snapshot.
+  if (initialActions.length > 0 || hasContext || (initial as { status: string }).status !== 'active') {
     throw new Error(
       `createTransitionTable: machine "${machine.id}" has context or initial actions; transitions would not be pure functions of the state.`,
     );
