@@ -10,7 +10,10 @@
  * table and writes no file unless BENCH_OUTPUT is set.
  *
  * Then bench/fd-limit.ts fills one Parley process to its open-file limit (BENCH_FD_* variables
- * there); BENCH_FD_LIMIT=0 skips it, BENCH_FD_LIMIT=1 runs it in quick mode too.
+ * there); BENCH_FD_LIMIT=0 skips it, BENCH_FD_LIMIT=1 runs it in quick mode too. Last,
+ * bench/inspector-cost.ts measures what `--inspect` costs a relaying server (BENCH_INSPECTOR_*
+ * variables there); BENCH_INSPECTOR=0 skips it and keeps the section the file had,
+ * BENCH_INSPECTOR=1 runs it in quick mode too.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -25,6 +28,13 @@ import type {
 } from './generator-protocol.js';
 import { ChildSet, forkReporting, freePort, sleep, waitForExit } from './child-processes.js';
 import { fdLimitConfigFromEnv, measureFullProcess } from './fd-limit.js';
+import {
+  inspectorCostConfigFromEnv,
+  inspectorSectionOf,
+  measureInspectorCost,
+  renderInspectorSection,
+  withInspectorSection,
+} from './inspector-cost.js';
 import { renderFdLimitSection } from './fd-limit-report.js';
 import { readOpenFileLimit, readProcessRssBytes } from './proc-stats.js';
 import {
@@ -68,6 +78,7 @@ const config = {
 };
 const outputPath = process.env['BENCH_OUTPUT'] ?? (quick ? undefined : `${repoRoot}docs/performance.md`);
 const runFdLimit = process.env['BENCH_FD_LIMIT'] === undefined ? !quick : process.env['BENCH_FD_LIMIT'] === '1';
+const runInspectorCost = process.env['BENCH_INSPECTOR'] === undefined ? !quick : process.env['BENCH_INSPECTOR'] === '1';
 /** Everything stops by this time, whatever hangs. */
 const BENCH_DEADLINE_MILLIS = 15 * 60_000;
 const SERVER_START_TIMEOUT_MILLIS = 15_000;
@@ -302,11 +313,30 @@ async function measureFdLimit(): Promise<FdLimitOutcome> {
   }
 }
 
-function writeReport(path: string, generated: string): void {
+/** bench/inspector-cost.ts; a failure there is reported in its section's place and loses nothing else. */
+async function measureInspectorSection(): Promise<string | undefined> {
+  try {
+    const section = renderInspectorSection(await measureInspectorCost(children, inspectorCostConfigFromEnv()));
+    console.log(`\n${section}\n`);
+    return section;
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
+    process.exitCode = 1;
+    return undefined;
+  }
+}
+
+/**
+ * Writes the generated part, then the inspector section (this run's, else the one the file had),
+ * then the hand-written notes the file had.
+ */
+function writeReport(path: string, generated: string, inspectorSection: string | undefined): void {
   const previous = existsSync(path) ? readFileSync(path, 'utf8') : '';
   const markerAt = previous.indexOf(NOTES_MARKER);
   const notes = markerAt >= 0 ? previous.slice(markerAt) : `${NOTES_MARKER}\n`;
-  writeFileSync(path, `${generated}\n${notes}`);
+  const section = inspectorSection ?? inspectorSectionOf(previous);
+  const document = `${generated}\n${notes}`;
+  writeFileSync(path, section === undefined ? document : withInspectorSection(document, section, NOTES_MARKER));
 }
 
 async function main(): Promise<void> {
@@ -345,6 +375,7 @@ async function main(): Promise<void> {
 
   const summaries = servers.map((server) => summarize(server, rounds));
   const fdLimit = runFdLimit ? await measureFdLimit() : undefined;
+  const inspectorSection = runInspectorCost ? await measureInspectorSection() : undefined;
   const context = {
     date: new Date().toISOString(),
     command: 'npm run bench',
@@ -373,7 +404,7 @@ async function main(): Promise<void> {
   const ratios = renderRatioTable(summaries);
   if (ratios !== undefined) console.log(`${ratios}\n`);
   if (outputPath !== undefined) {
-    writeReport(outputPath, markdown);
+    writeReport(outputPath, markdown, inspectorSection);
     console.log(`wrote ${outputPath}`);
   }
 }

@@ -216,6 +216,8 @@ describe('parley serve options', () => {
       '--key',
       '--metrics',
       '--metrics-token',
+      '--inspect',
+      '--inspect-token',
       '--drain-timeout',
       '--log-level',
     ]) {

@@ -3,7 +3,14 @@
  * change between releases, the code never does. See docs/protocol.md.
  */
 export type SignalingErrorCode =
-  'room-full' | 'bad-room-name' | 'bad-handshake' | 'bad-payload' | 'no-peer' | 'unknown-event' | 'rate-limited';
+  | 'room-full'
+  | 'bad-room-name'
+  | 'bad-handshake'
+  | 'bad-payload'
+  | 'no-peer'
+  | 'unknown-event'
+  | 'rate-limited'
+  | 'inspect-refused';
 
 /** Every code, for validation and exhaustive tests. */
 export const SIGNALING_ERROR_CODES: ReadonlySet<SignalingErrorCode> = new Set<SignalingErrorCode>([
@@ -14,6 +21,7 @@ export const SIGNALING_ERROR_CODES: ReadonlySet<SignalingErrorCode> = new Set<Si
   'no-peer',
   'unknown-event',
   'rate-limited',
+  'inspect-refused',
 ]);
 
 /** Characters of a client-chosen event name quoted back in a message; the rest is cut. */
@@ -78,6 +86,14 @@ export class SignalingError extends Error {
       'rate-limited',
       `Too many messages: "${quoteEventName(event)}" was dropped. Slow down, or the server closes the connection.`,
     );
+  }
+
+  /**
+   * An `inspect` batch was not taken: the socket is not a peer of a room (any more), or the
+   * batch is larger than the inspector takes. Nothing of it reached a viewer.
+   */
+  static inspectRefused(reason: string): SignalingError {
+    return new SignalingError('inspect-refused', `Inspection events refused: ${reason}.`);
   }
 
   /** This client's address was issued too many TURN credentials lately: it got STUN servers only. */

@@ -3,6 +3,9 @@
  * socket.io's typed events use. docs/protocol.md is the prose version of this file.
  */
 import { SignalingError, type SignalingErrorPayload } from './signaling-error.js';
+import type { InspectionEvent, InspectorPayload } from './inspection-events.js';
+
+export type { InspectionEvent, InspectorPayload } from './inspection-events.js';
 
 /** The room a client joins when it names none: the original example's single room. */
 export const DEFAULT_ROOM = 'room';
@@ -66,6 +69,11 @@ export interface ServerToClientEvents {
   'ice-servers': (payload: IceServersPayload) => void;
   /** A request was refused; the connection stays up unless the server closes it. */
   error: (payload: SignalingErrorPayload) => void;
+  /**
+   * The server runs the live state inspector (`parley serve --inspect`): publish this peer's
+   * machines with `inspect`. Sent right after `role`, only when inspection is on.
+   */
+  inspector: (payload: InspectorPayload) => void;
 }
 
 /** Events a client emits to the server. */
@@ -74,6 +82,11 @@ export interface ClientToServerEvents {
   data: (payload: SignalPayload) => void;
   /** Leave the room; the server then disconnects this socket. */
   leave: () => void;
+  /**
+   * A batch of this browser's inspection events (its own actor ids), once the server said
+   * `inspector`. See src/protocol/inspection-events.ts for the limits.
+   */
+  inspect: (batch: readonly InspectionEvent[]) => void;
 }
 
 /** The handshake auth payload (`io(url, { auth })`). */

@@ -13,6 +13,7 @@ import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from './logger.j
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_TURN_RATE, DEFAULT_TURN_TTL } from './turn-credentials.js';
 import { ENGINE_DEFAULTS } from './engine/engine-options.js';
+import { isLoopbackHost } from './inspector/inspector-access.js';
 import { productionCoturnConfig, serveCommandFor, startTurnServer, type RunningTurnServer } from './turn-server.js';
 
 const DEFAULT_STATIC_DIR = fileURLToPath(new URL('../web/', import.meta.url));
@@ -69,6 +70,13 @@ repeatable options take a comma-separated list there):
   --metrics-token T     Require "Authorization: Bearer T" for /metrics. Without
                         it only direct requests from loopback get metrics.
                                                                      [PARLEY_METRICS_TOKEN]
+  --inspect             The live state inspector: every room and session
+                        machine, and the peers' machines, streamed at
+                        /inspector/events (@statelyai/inspect's format), a
+                        viewer at /inspector. Off by default. Off loopback it
+                        needs a token (given, or generated and printed once).
+                                                                     [PARLEY_INSPECT=1]
+  --inspect-token T     Require ?token=T of inspector viewers.       [PARLEY_INSPECT_TOKEN]
   --drain-timeout S     On SIGTERM: stop accepting, tell clients to reconnect,
                         exit within S seconds.                       [PARLEY_DRAIN_TIMEOUT]  (10)
   --log-level LEVEL     trace, debug, info, warn, error, fatal or silent. JSON
@@ -101,7 +109,8 @@ the matching parley serve command line, and runs until SIGINT or SIGTERM):
                         (denies private and loopback peers; edit the lines
                         marked CHANGE) and exit, running nothing.
 
-Endpoints: / (web app), /socket.io/ (Socket.IO v5 / Engine.IO v4), /healthz, /metrics.
+Endpoints: / (web app), /socket.io/ (Socket.IO v5 / Engine.IO v4), /healthz, /metrics,
+/inspector and /inspector/events (with --inspect only).
 SIGTERM and SIGINT drain: stop accepting, close sessions with "server shutting
 down" (clients reconnect), exit within --drain-timeout. A second signal exits at once.
 
@@ -164,6 +173,8 @@ export function parseServeCommand(argv: readonly string[], env: NodeJS.ProcessEn
       key: { type: 'string' },
       metrics: { type: 'string' },
       'metrics-token': { type: 'string' },
+      inspect: { type: 'boolean' },
+      'inspect-token': { type: 'string' },
       'drain-timeout': { type: 'string' },
       'log-level': { type: 'string' },
     },
@@ -240,11 +251,16 @@ export function parseServeCommand(argv: readonly string[], env: NodeJS.ProcessEn
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}".`);
   }
+  const inspect = values.inspect ?? ['1', 'true', 'yes'].includes(env['PARLEY_INSPECT'] ?? '');
+  const inspectToken = one('inspect-token');
+  if (!inspect && inspectToken !== undefined)
+    warnings.push('--inspect-token (PARLEY_INSPECT_TOKEN) does nothing without --inspect (PARLEY_INSPECT=1).');
   const withOperations: ParleyServerConfig = {
     ...config,
     engine: { ...config.engine, trustedProxies: many('trusted-proxy') },
     tls: cert !== undefined && key !== undefined ? { certFile: cert, keyFile: key } : undefined,
     metrics: { enabled: metrics === 'on', token: one('metrics-token') },
+    ...(inspect ? { inspect: { token: inspectToken } } : {}),
   };
   return {
     config: withOperations,
@@ -281,11 +297,6 @@ export function parseTurnOptions(argv: readonly string[]): TurnOptions {
 /** Parley's version, from its package.json. */
 export function parleyVersion(): string {
   return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
-}
-
-/** True for an address only this machine can reach. */
-function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
 /** The addresses others on this machine's networks can reach it at (for a wildcard bind). */
@@ -408,6 +419,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
 /** The start-up lines: where to connect, and what a camera needs from here. */
 function announce(log: Logger, server: RunningParleyServer, config: ParleyServerConfig): void {
   log.info({ url: server.url }, `Parley is listening on ${server.url}`);
+  announceInspector(log, server.inspector);
   if (config.staticDir === undefined)
     log.info({}, 'No web app is served (build it with npm run build, or pass --static).');
   else log.info({}, `Open ${server.url}/ in two browser tabs to make a call.`);
@@ -428,6 +440,27 @@ function announce(log: Logger, server: RunningParleyServer, config: ParleyServer
       'Serving plain http to other machines: their browsers will refuse camera and microphone (an http page ' +
         'on a network address is not a secure context). Give --cert and --key, or put Parley behind an https proxy.',
     );
+  }
+}
+
+/**
+ * The inspector's line. A generated token is printed here, once, and nowhere else; a token the
+ * operator gave is not repeated into the log.
+ */
+function announceInspector(log: Logger, inspector: RunningParleyServer['inspector']): void {
+  if (inspector === undefined) return;
+  const { access } = inspector;
+  const page = inspector.pageUrl.replace(/\?token=.*$/, '');
+  if (access.token === undefined) {
+    log.info({ url: page }, `Live state inspector on ${page} (stream: ${inspector.eventsUrl})`);
+  } else if (access.generated) {
+    log.info(
+      { url: page },
+      `Live state inspector on ${inspector.pageUrl} (stream: ${inspector.eventsUrl}); the token is generated ` +
+        'for this run and printed only here (--inspect-token sets one).',
+    );
+  } else {
+    log.info({ url: page }, `Live state inspector on ${page}?token=<your --inspect-token>`);
   }
 }
 

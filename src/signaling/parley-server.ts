@@ -15,7 +15,10 @@ import type { AllowedOrigins } from './engine/engine-options.js';
 import { silentLog, type EngineLog } from './engine/engine-log.js';
 import { FdGuard, UwsListenSocket } from './fd-guard.js';
 import { createMetrics } from './metrics.js';
-import { endHeadResponse } from './head-response.js';
+import { InspectionHub } from './inspector/inspection-hub.js';
+import { resolveInspectorAccess, type InspectorAccess } from './inspector/inspector-access.js';
+import { INSPECTOR_EVENTS_PATH, routeInspector } from './inspector/inspector-routes.js';
+import { endWith, getAndHead } from './head-response.js';
 
 /** Everything `parley serve` can be told. */
 export interface ParleyServerConfig {
@@ -45,6 +48,23 @@ export interface ParleyServerConfig {
   readonly metrics?: { readonly enabled: boolean; readonly token?: string };
   /** Structured log (pino's shape); default nowhere. */
   readonly log?: EngineLog;
+  /**
+   * The live state inspector (`--inspect`), off by default: when given, `/inspector/events`
+   * streams every room and session machine and the peers' published machines. `token`:
+   * required of viewers (`?token=`); without one it is needed only off loopback, where one is
+   * generated (see inspector-access.ts). `public` treats a loopback address as reachable by others.
+   */
+  readonly inspect?: { readonly token?: string; readonly public?: boolean };
+}
+
+/** Where the inspector of a running server is. */
+export interface RunningInspector {
+  /** `http://host:port/inspector`, with `?token=` when one is required. */
+  readonly pageUrl: string;
+  /** `ws://host:port/inspector/events`, with `?token=` when one is required. */
+  readonly eventsUrl: string;
+  readonly access: InspectorAccess;
+  readonly hub: InspectionHub;
 }
 
 /** A listening server. */
@@ -54,6 +74,8 @@ export interface RunningParleyServer {
   readonly url: string;
   readonly signaling: SignalingNamespace;
   readonly engine: ProtocolServer;
+  /** The live state inspector, when it is on. */
+  readonly inspector: RunningInspector | undefined;
   /** Stops listening and closes every session at once. */
   close(): void;
   /**
@@ -79,13 +101,21 @@ export function startParleyServer(config: ParleyServerConfig): Promise<RunningPa
   // own connection limit defaults to the guard's budget, so it refuses with 503 before that.
   const fdGuard = new FdGuard({ log });
   const maxConnections = config.engine?.maxConnections ?? fdGuard.connectionBudget;
+  const inspection = config.inspect && startInspection(config, config.inspect, log);
+  const hub = inspection?.hub;
   const engine = new ProtocolServer({
     ...config.engine,
     maxConnections,
     allowedOrigins: config.allowedOrigins,
     log,
+    observer: hub,
   });
-  const signaling = new SignalingNamespace({ turn: config.turn, turnRate: config.turnRate, now: config.now });
+  const signaling = new SignalingNamespace({
+    turn: config.turn,
+    turnRate: config.turnRate,
+    now: config.now,
+    inspector: hub,
+  });
   engine.of('/', signaling);
   engine.attach(app);
 
@@ -107,7 +137,13 @@ export function startParleyServer(config: ParleyServerConfig): Promise<RunningPa
     });
     routeMetrics(app, config.metrics?.token, () => registry.metrics(), registry.contentType);
   }
-  routeStaticFiles(app, config.staticDir === undefined ? new Map() : loadStaticFiles(config.staticDir));
+  const files = config.staticDir === undefined ? new Map<string, StaticFile>() : loadStaticFiles(config.staticDir);
+  routeInspector(app, hub, {
+    access: inspection?.access ?? { token: undefined, generated: false },
+    allowedOrigins: config.allowedOrigins,
+    files,
+  });
+  routeStaticFiles(app, files);
 
   return new Promise((resolve, reject) => {
     // Exclusive: a second server on a taken port must fail, not share it (SO_REUSEPORT would
@@ -132,6 +168,7 @@ export function startParleyServer(config: ParleyServerConfig): Promise<RunningPa
       fdGuard.start(listenSocket);
       const port = listenSocket.port;
       const hostInUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
+      const url = `${config.tls ? 'https' : 'http'}://${hostInUrl}:${port}`;
       const stopAccepting = (): void => {
         fdGuard.stop();
         listenSocket.close();
@@ -141,20 +178,29 @@ export function startParleyServer(config: ParleyServerConfig): Promise<RunningPa
         // (The native App has close(); this build's typings lack it.)
         (app as typeof app & { close?: () => void }).close?.();
       };
+      const viewerToken = inspection?.access.token;
+      const query = viewerToken === undefined ? '' : `?token=${encodeURIComponent(viewerToken)}`;
       resolve({
         port,
-        url: `${config.tls ? 'https' : 'http'}://${hostInUrl}:${port}`,
+        url,
         signaling,
         engine,
+        inspector: inspection && {
+          pageUrl: `${url}/inspector${query}`,
+          eventsUrl: `${url.replace(/^http/, 'ws')}${INSPECTOR_EVENTS_PATH}${query}`,
+          ...inspection,
+        },
         close: () => {
           stopAccepting();
           engine.close();
+          hub?.close();
           closeApp();
         },
         drain: async (spreadMs) => {
           stopAccepting();
           await engine.drain(spreadMs);
           engine.close();
+          hub?.close();
           closeApp();
         },
       });
@@ -162,28 +208,24 @@ export function startParleyServer(config: ParleyServerConfig): Promise<RunningPa
   });
 }
 
+/** The inspector's access decision and its hub. */
+function startInspection(
+  config: ParleyServerConfig,
+  inspect: NonNullable<ParleyServerConfig['inspect']>,
+  log: EngineLog,
+): { access: InspectorAccess; hub: InspectionHub } {
+  const access = resolveInspectorAccess({ host: config.host, ...inspect });
+  const hub = new InspectionHub({
+    // Never shown wherever they turn up, e.g. echoed back by a browser into its machine's context.
+    secrets: [config.turn.turnSecret, config.metrics?.token, access.token].filter((s) => s !== undefined),
+    log,
+    now: config.now,
+  });
+  return { access, hub };
+}
+
 /** uSockets' LIBUS_LISTEN_EXCLUSIVE_PORT: no SO_REUSEPORT. */
 const LISTEN_EXCLUSIVE_PORT = 1;
-
-/**
- * Registers GET and HEAD for `pattern`. uWebSockets.js 20.30 resets the connection when a body
- * is written to a HEAD request, and aborts the process when a HEAD handler returns without
- * responding, so HEAD gets its own handler that always ends without a body.
- */
-function getAndHead(
-  app: TemplatedApp,
-  pattern: string,
-  handler: (res: HttpResponse, req: HttpRequest, head: boolean) => void,
-): void {
-  app.get(pattern, (res, req) => handler(res, req, false));
-  app.head(pattern, (res, req) => handler(res, req, true));
-}
-
-/** Ends `res` with `body`, or, for HEAD, with its headers and length only. */
-function endWith(res: HttpResponse, body: string | Buffer, head: boolean): void {
-  if (head) endHeadResponse(res, Buffer.byteLength(body));
-  else res.end(body);
-}
 
 function routeHealth(app: TemplatedApp, health: () => object): void {
   getAndHead(app, '/healthz', (res, _req, head) => {

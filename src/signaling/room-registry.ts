@@ -13,7 +13,8 @@ import { createSnapshotStepper, type SnapshotStepper } from '../machines/snapsho
 import { otherPeer, roomMachine, type RoomEvent, type RoomPeer } from '../machines/room-machine.js';
 import type { PeerRole } from '../protocol/signaling-events.js';
 
-type RoomSnapshot = SnapshotFrom<typeof roomMachine>;
+/** A room's snapshot of the room machine. */
+export type RoomSnapshot = SnapshotFrom<typeof roomMachine>;
 
 /**
  * The room machine's effects, as the signaling server implements them. The newcomer's own
@@ -27,11 +28,25 @@ export interface RoomEffects {
   notifyPeerLeft(peerId: string): void;
 }
 
+/**
+ * Watches every room's life as the room machine sees it (the live state inspector,
+ * src/signaling/inspector). Called synchronously; it must not throw or touch the registry.
+ * Without one the registry makes no call at all.
+ */
+export interface RoomObserver {
+  /** Room `key` was made, in the machine's initial state. */
+  roomOpened(key: string, snapshot: RoomSnapshot): void;
+  /** Room `key` took `event` and is now in `snapshot`; told before the effects run. */
+  roomChanged(key: string, event: RoomEvent, snapshot: RoomSnapshot): void;
+  /** Room `key` was disposed of (nobody is left); `snapshot` is its last. */
+  roomDisposed(key: string, snapshot: RoomSnapshot): void;
+}
+
 /** What a join came to, read from the room's snapshot after it. */
 export type JoinOutcome =
   { readonly admitted: true; readonly role: PeerRole } | { readonly admitted: false; readonly reason: 'room-full' };
 
-/** What a room looks like from outside, for tests, health checks and the future inspector. */
+/** What a room looks like from outside, for tests and health checks. */
 export interface RoomView {
   /** The room's key (see {@link roomKey}). */
   readonly room: string;
@@ -49,19 +64,31 @@ export function roomKey(name: string, secret: string | undefined): string {
   return `${name}\u0000${createHash('sha256').update(secret).digest('base64url')}`;
 }
 
+/**
+ * How a room is shown to operators (the inspector): its public name, and for a room with a
+ * secret `~` and the first 6 characters of the secret's hash, which tells rooms of the same
+ * name apart and says nothing of the secret.
+ */
+export function roomDisplayName(key: string): string {
+  const separator = key.indexOf('\u0000');
+  return separator < 0 ? key : `${key.slice(0, separator)}~${key.slice(separator + 1, separator + 7)}`;
+}
+
 /** Rooms by key, driven by the room machine. */
 export class RoomRegistry {
   readonly #rooms = new Map<string, RoomSnapshot>();
   readonly #machine: SnapshotStepper<typeof roomMachine>;
+  readonly #observer: RoomObserver | undefined;
 
-  constructor(effects: RoomEffects) {
+  constructor(effects: RoomEffects, observer?: RoomObserver) {
+    this.#observer = observer;
     const machine = roomMachine.provide({
       actions: {
         welcomePeer: (_, { peerId, role, room }) => effects.welcomePeer?.(peerId, role, room),
         notifyReady: (_, { peerId }) => effects.notifyReady(peerId),
         refuseRoomFull: (_, { peerId, room }) => effects.refuseRoomFull?.(peerId, room),
         notifyPeerLeft: (_, { peerId }) => effects.notifyPeerLeft(peerId),
-        disposeRoom: (_, { room }) => this.#rooms.delete(room),
+        disposeRoom: (_, { room }) => this.#dispose(room),
       },
     });
     this.#machine = createSnapshotStepper(machine);
@@ -117,6 +144,7 @@ export class RoomRegistry {
 
   #create(room: string): RoomSnapshot {
     const [snapshot] = this.#machine.initial({ room });
+    if (this.#observer !== undefined) this.#observer.roomOpened(room, snapshot);
     return snapshot;
   }
 
@@ -124,8 +152,15 @@ export class RoomRegistry {
     const [next, actions] = this.#machine.step(snapshot, event);
     // Store first: effects may look the room up, and `disposeRoom` removes it again.
     this.#rooms.set(room, next);
+    if (this.#observer !== undefined) this.#observer.roomChanged(room, event, next);
     for (const action of actions) action.exec?.(action.info as never, action.params as never);
     return next;
+  }
+
+  #dispose(room: string): void {
+    const last = this.#rooms.get(room);
+    this.#rooms.delete(room);
+    if (this.#observer !== undefined && last !== undefined) this.#observer.roomDisposed(room, last);
   }
 }
 

@@ -13,7 +13,7 @@ import {
   type TurnConfig,
 } from './turn-credentials.js';
 import { AddressRateLimiter, type RateLimit } from './address-rate-limiter.js';
-import { RoomRegistry, roomKey } from './room-registry.js';
+import { RoomRegistry, roomDisplayName, roomKey } from './room-registry.js';
 import type {
   Ack,
   ConnectRefusal,
@@ -23,6 +23,7 @@ import type {
 } from './engine/namespace-handler.js';
 import { parseHandshake, parseSignal } from '../protocol/signaling-events.js';
 import { SignalingError } from '../protocol/signaling-error.js';
+import type { SignalingInspector } from './inspector/inspection-hub.js';
 
 /** How to build a {@link SignalingNamespace}. */
 export interface SignalingOptions {
@@ -31,12 +32,19 @@ export interface SignalingOptions {
   readonly turnRate?: RateLimit;
   /** Wall-clock time in ms (credential expiry, the TURN rate limit); default `Date.now`. */
   readonly now?: () => number;
+  /** The live state inspector (`--inspect`); without it rooms are not observed and `inspect` is unknown. */
+  readonly inspector?: SignalingInspector;
 }
 
 /** What the app keeps on each admitted socket: its room's public name and its registry key. */
 interface Membership {
   readonly room: string;
   readonly key: string;
+  /**
+   * With the inspector only: what this peer knows that its inspection events must never show
+   * (its room secret, the TURN credentials it was issued).
+   */
+  readonly secrets?: string[];
 }
 
 /** What the signaling app counts for operators (read by src/signaling/metrics.ts). */
@@ -65,15 +73,20 @@ export class SignalingNamespace implements NamespaceHandler {
   readonly #turn: TurnConfig;
   readonly #turnLimit: AddressRateLimiter;
   readonly #now: () => number;
+  readonly #inspector: SignalingInspector | undefined;
 
   constructor(options: SignalingOptions) {
     this.#turn = options.turn;
     this.#now = options.now ?? Date.now;
+    this.#inspector = options.inspector;
     this.#turnLimit = new AddressRateLimiter(options.turnRate ?? DEFAULT_TURN_RATE, this.#now);
-    this.rooms = new RoomRegistry({
-      notifyReady: (peerId) => this.#sockets.get(peerId)?.emit('ready'),
-      notifyPeerLeft: (peerId) => this.#sockets.get(peerId)?.emit('peer-left'),
-    });
+    this.rooms = new RoomRegistry(
+      {
+        notifyReady: (peerId) => this.#sockets.get(peerId)?.emit('ready'),
+        notifyPeerLeft: (peerId) => this.#sockets.get(peerId)?.emit('peer-left'),
+      },
+      options.inspector?.rooms,
+    );
   }
 
   connect(socket: ServerSocket): ConnectRefusal | undefined {
@@ -88,7 +101,8 @@ export class SignalingNamespace implements NamespaceHandler {
     const key = roomKey(request.room, request.secret);
     const outcome = this.rooms.join(key, socket.id);
     if (!outcome.admitted) return refusalFor(SignalingError.roomFull(request.room));
-    socket.data = { room: request.room, key } satisfies Membership;
+    const secrets = this.#inspector === undefined ? undefined : request.secret === undefined ? [] : [request.secret];
+    socket.data = { room: request.room, key, secrets } satisfies Membership;
     this.#sockets.set(socket.id, socket);
     return undefined;
   }
@@ -99,6 +113,7 @@ export class SignalingNamespace implements NamespaceHandler {
     const member = this.rooms.member(key, socket.id);
     if (member === undefined) return;
     socket.emit('role', { room, role: member.role });
+    if (this.#inspector !== undefined) socket.emit('inspector', { enabled: true });
     this.#sendIceServers(socket);
   }
 
@@ -112,9 +127,15 @@ export class SignalingNamespace implements NamespaceHandler {
         ack?.();
         socket.disconnect();
         return;
+      case 'inspect':
+        if (this.#inspector === undefined) break;
+        this.#takeInspection(socket, this.#inspector, args, encoded);
+        ack?.();
+        return;
       default:
-        socket.emit('error', SignalingError.unknownEvent(name).toPayload());
+        break;
     }
+    socket.emit('error', SignalingError.unknownEvent(name).toPayload());
   }
 
   rateLimited(socket: ServerSocket, name: string): void {
@@ -123,7 +144,29 @@ export class SignalingNamespace implements NamespaceHandler {
   }
 
   disconnect(socket: ServerSocket, _reason: DisconnectReason): void {
-    if (this.#sockets.delete(socket.id)) this.rooms.leave((socket.data as Membership).key, socket.id);
+    if (!this.#sockets.delete(socket.id)) return;
+    this.rooms.leave((socket.data as Membership).key, socket.id);
+    if (this.#inspector !== undefined) this.#inspector.peerLeft(socket.id);
+  }
+
+  /** A peer's inspection batch, taken from members of a room only. */
+  #takeInspection(
+    socket: ServerSocket,
+    inspector: SignalingInspector,
+    args: unknown[],
+    encoded: string | undefined,
+  ): void {
+    const membership = socket.data as Membership | undefined;
+    const refusal =
+      membership === undefined || this.rooms.member(membership.key, socket.id) === undefined
+        ? SignalingError.inspectRefused('this socket is not a peer of a room')
+        : inspector.publishPeerBatch(
+            { socketId: socket.id, room: roomDisplayName(membership.key), secrets: membership.secrets ?? [] },
+            args[0],
+            // The packet's text bounds the batch's JSON; without it (an ack id), measure the batch.
+            encoded?.length ?? JSON.stringify(args[0] ?? null).length,
+          );
+    if (refusal !== undefined) socket.emit('error', refusal.toPayload());
   }
 
   /** ICE servers with TURN credentials, unless this client's address had too many lately. */
@@ -134,7 +177,15 @@ export class SignalingNamespace implements NamespaceHandler {
     }
     if (this.#turnLimit.take(socket.handshake.remoteAddress)) {
       this.stats.turnCredentials += 1;
-      socket.emit('ice-servers', issueIceServers(this.#turn, socket.id, this.#now()));
+      const payload = issueIceServers(this.#turn, socket.id, this.#now());
+      const { secrets } = socket.data as Membership;
+      if (secrets !== undefined) {
+        for (const { username, credential } of payload.iceServers) {
+          if (username !== undefined) secrets.push(username);
+          if (credential !== undefined) secrets.push(credential);
+        }
+      }
+      socket.emit('ice-servers', payload);
       return;
     }
     this.stats.turnRefused += 1;

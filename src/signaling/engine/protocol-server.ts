@@ -14,7 +14,7 @@ import { createPollingRoute } from './polling-route.js';
 import { SessionTable } from './session-table.js';
 import { createWebSocketRoute } from './websocket-route.js';
 
-export type { EngineOptions } from './engine-options.js';
+export type { EngineOptions, EngineSessionObserver } from './engine-options.js';
 export type { EngineCloseReason } from '../../machines/engine-session-machine.js';
 
 /** A Socket.IO-compatible server for one uWebSockets.js app. */
