@@ -9,7 +9,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createMachine, fromPromise, initialTransition, transition, type AnyStateMachine } from 'xstate';
-import { createSnapshotStepper } from '../src/machines/snapshot-stepper.js';
+import { createSnapshotStepper } from '../src/signaling/snapshot-stepper.js';
 import { createTransitionTable } from '../src/signaling/engine/transition-table.js';
 import { engineSessionMachine, type EngineSessionEvent } from '../src/machines/engine-session-machine.js';
 import { roomMachine, type RoomEvent } from '../src/machines/room-machine.js';

@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { SnapshotFrom } from 'xstate';
-import { createSnapshotStepper, type SnapshotStepper } from '../machines/snapshot-stepper.js';
+import { createSnapshotStepper, type SnapshotStepper } from './snapshot-stepper.js';
 import { otherPeer, roomMachine, type RoomEvent, type RoomPeer } from '../machines/room-machine.js';
 import type { PeerRole } from '../protocol/signaling-events.js';
 

@@ -7,7 +7,7 @@
  * bulk of what tens of thousands of handshakes allocate).
  */
 import type { AnyStateMachine, EventFromLogic, SnapshotFrom } from 'xstate';
-import { createSnapshotStepper, type SteppedAction } from '../../machines/snapshot-stepper.js';
+import { createSnapshotStepper, type SteppedAction } from '../snapshot-stepper.js';
 
 type Step<TMachine extends AnyStateMachine> = [SnapshotFrom<TMachine>, SteppedAction[]];
 
