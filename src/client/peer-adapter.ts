@@ -30,6 +30,7 @@ import { callStatus, type CallStatus } from '../machines/peer-status.js';
 import type { SignalingError } from '../protocol/signaling-error.js';
 import type { DescriptionSignal, IceCandidateJson, IceServer } from '../protocol/signaling-events.js';
 import { bindSignaling, type SignalingSocket, type SignalingSocketFactory } from './signaling-client.js';
+import { createInspectionPublisher, type InspectionPublisherOptions } from './inspection-publisher.js';
 
 /** The timer source of the machine (xstate's `Clock`): `setTimeout`/`clearTimeout`. */
 export type PeerClock = NonNullable<ActorOptions<PeerMachine>['clock']>;
@@ -55,6 +56,12 @@ export interface PeerAdapterOptions {
   readonly clock?: PeerClock;
   /** Receives failures the machine moved past and payloads that broke the contract. */
   readonly onWarning?: (message: string, cause: unknown) => void;
+  /**
+   * Publish the peer machine and the signaling link to Parley's live inspector when the server
+   * asks for it (it runs with `--inspect`); off by default. `true`, or options for the batching.
+   * See docs/inspector.md.
+   */
+  readonly inspect?: boolean | InspectionPublisherOptions;
 }
 
 /** A one-to-one call as a UI drives it. */
@@ -122,8 +129,15 @@ export function createPeerAdapter(options: PeerAdapterOptions): PeerAdapter {
     }
   };
 
+  // Inspection is opt-in: without it the adapter sends nothing more than the signaling protocol.
+  const inspection =
+    options.inspect === undefined || options.inspect === false
+      ? undefined
+      : createInspectionPublisher({ onWarning: warn, ...(options.inspect === true ? {} : options.inspect) });
+
   const dropSocket = () => {
     const open = socket;
+    inspection?.detach();
     unbindSocket?.();
     socket = undefined;
     unbindSocket = undefined;
@@ -190,6 +204,7 @@ export function createPeerAdapter(options: PeerAdapterOptions): PeerAdapter {
         });
         socket = opened;
         unbindSocket = bindSignaling(opened, send, (error: SignalingError) => warn(error.message, error));
+        inspection?.attach(opened);
       },
       leaveRoom: () => {
         const open = dropSocket();
@@ -242,7 +257,10 @@ export function createPeerAdapter(options: PeerAdapterOptions): PeerAdapter {
     },
   });
 
-  const actor = createActor(machine, options.clock === undefined ? {} : { clock: options.clock });
+  const actor = createActor(machine, {
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
+    ...(inspection === undefined ? {} : { inspect: inspection.observe('peer') }),
+  });
   actor.start();
 
   const setTracksEnabled = (kind: 'audio' | 'video', enabled: boolean) => {
@@ -286,6 +304,7 @@ export function createPeerAdapter(options: PeerAdapterOptions): PeerAdapter {
     dispose() {
       send({ type: 'user.hangUp' });
       actor.stop();
+      inspection?.stop();
       chatListeners.clear();
       trackListeners.clear();
     },

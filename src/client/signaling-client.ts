@@ -63,7 +63,11 @@ export function bindSignaling(
     const { iceServers, ttl } = parseIceServers(payload);
     send({ type: 'signal.iceServers', iceServers, ttl });
   });
-  const onError = guarded((payload: unknown) => send({ type: 'signal.error', ...parseErrorPayload(payload, 'error') }));
+  const onError = guarded((payload: unknown) => {
+    const error = parseErrorPayload(payload, 'error');
+    // A refused inspection batch is the inspection publisher's business, not the call's.
+    if (error.code !== 'inspect-refused') send({ type: 'signal.error', ...error });
+  });
   const onConnectError = (error: Error & { data?: unknown }) => {
     // Only a refusal by the signaling app carries a payload; other connect errors are
     // transport trouble that socket.io-client retries by itself.

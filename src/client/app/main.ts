@@ -83,6 +83,8 @@ async function start(): Promise<void> {
     }),
     iceTransportPolicy: params.get('policy') === 'relay' ? 'relay' : 'all',
     onWarning: (message, cause) => console.warn(`parley: ${message}`, cause),
+    // `?inspect`: show this tab's machines in the live inspector, if the server runs with --inspect.
+    inspect: params.has('inspect'),
   });
 
   bindRemoteMedia(adapter, notices);
