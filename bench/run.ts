@@ -13,7 +13,9 @@
  * there); BENCH_FD_LIMIT=0 skips it, BENCH_FD_LIMIT=1 runs it in quick mode too. Last,
  * bench/inspector-cost.ts measures what `--inspect` costs a relaying server (BENCH_INSPECTOR_*
  * variables there); BENCH_INSPECTOR=0 skips it and keeps the section the file had,
- * BENCH_INSPECTOR=1 runs it in quick mode too.
+ * BENCH_INSPECTOR=1 runs it in quick mode too. Then bench/time-to-media.ts times a call in Chromium,
+ * Parley's app against the original example on its Python server (BENCH_TTM_RUNS there;
+ * BENCH_TTM=0 skips it and keeps the section the file had, BENCH_TTM=1 runs it in quick mode too).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -36,6 +38,13 @@ import {
   withInspectorSection,
 } from './inspector-cost.js';
 import { renderFdLimitSection } from './fd-limit-report.js';
+import {
+  measureTimeToMedia,
+  renderTimeToMediaSection,
+  timeToMediaRunsFromEnv,
+  timeToMediaSectionOf,
+  withTimeToMediaSection,
+} from './time-to-media.js';
 import { readOpenFileLimit, readProcessRssBytes } from './proc-stats.js';
 import {
   NOTES_MARKER,
@@ -79,6 +88,7 @@ const config = {
 const outputPath = process.env['BENCH_OUTPUT'] ?? (quick ? undefined : `${repoRoot}docs/performance.md`);
 const runFdLimit = process.env['BENCH_FD_LIMIT'] === undefined ? !quick : process.env['BENCH_FD_LIMIT'] === '1';
 const runInspectorCost = process.env['BENCH_INSPECTOR'] === undefined ? !quick : process.env['BENCH_INSPECTOR'] === '1';
+const runTimeToMedia = process.env['BENCH_TTM'] === undefined ? !quick : process.env['BENCH_TTM'] === '1';
 /** Everything stops by this time, whatever hangs. */
 const BENCH_DEADLINE_MILLIS = 15 * 60_000;
 const SERVER_START_TIMEOUT_MILLIS = 15_000;
@@ -326,17 +336,38 @@ async function measureInspectorSection(): Promise<string | undefined> {
   }
 }
 
+/** bench/time-to-media.ts; a failure there is reported in its section's place and loses nothing else. */
+async function measureTimeToMediaSection(): Promise<string | undefined> {
+  try {
+    const section = renderTimeToMediaSection(await measureTimeToMedia(new ChildSet(), timeToMediaRunsFromEnv()));
+    console.log(`\n${section}\n`);
+    return section;
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
+    process.exitCode = 1;
+    return undefined;
+  }
+}
+
 /**
- * Writes the generated part, then the inspector section (this run's, else the one the file had),
- * then the hand-written notes the file had.
+ * Writes the generated part, then the inspector and time-to-media sections (this run's, else the
+ * ones the file had), then the hand-written notes the file had.
  */
-function writeReport(path: string, generated: string, inspectorSection: string | undefined): void {
+function writeReport(
+  path: string,
+  generated: string,
+  inspectorSection: string | undefined,
+  timeToMediaSection: string | undefined,
+): void {
   const previous = existsSync(path) ? readFileSync(path, 'utf8') : '';
   const markerAt = previous.indexOf(NOTES_MARKER);
   const notes = markerAt >= 0 ? previous.slice(markerAt) : `${NOTES_MARKER}\n`;
   const section = inspectorSection ?? inspectorSectionOf(previous);
-  const document = `${generated}\n${notes}`;
-  writeFileSync(path, section === undefined ? document : withInspectorSection(document, section, NOTES_MARKER));
+  let document = `${generated}\n${notes}`;
+  if (section !== undefined) document = withInspectorSection(document, section, NOTES_MARKER);
+  const timeToMedia = timeToMediaSection ?? timeToMediaSectionOf(previous);
+  if (timeToMedia !== undefined) document = withTimeToMediaSection(document, timeToMedia, NOTES_MARKER);
+  writeFileSync(path, document);
 }
 
 async function main(): Promise<void> {
@@ -376,6 +407,7 @@ async function main(): Promise<void> {
   const summaries = servers.map((server) => summarize(server, rounds));
   const fdLimit = runFdLimit ? await measureFdLimit() : undefined;
   const inspectorSection = runInspectorCost ? await measureInspectorSection() : undefined;
+  const timeToMediaSection = runTimeToMedia ? await measureTimeToMediaSection() : undefined;
   const context = {
     date: new Date().toISOString(),
     command: 'npm run bench',
@@ -404,7 +436,7 @@ async function main(): Promise<void> {
   const ratios = renderRatioTable(summaries);
   if (ratios !== undefined) console.log(`${ratios}\n`);
   if (outputPath !== undefined) {
-    writeReport(outputPath, markdown, inspectorSection);
+    writeReport(outputPath, markdown, inspectorSection, timeToMediaSection);
     console.log(`wrote ${outputPath}`);
   }
 }

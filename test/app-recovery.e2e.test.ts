@@ -107,7 +107,7 @@ describe('recovery', () => {
           .not.toBe('0');
         await expect
           .poll(() => relayed.getByTestId('call-state').textContent())
-          .toMatch(/^Reconnecting \(ICE restart \d of 3\)$/);
+          .toMatch(/^Connection lost, trying again \(\d of 3\)$/);
       } finally {
         process.kill(turn.pid, 'SIGCONT');
       }
@@ -190,7 +190,7 @@ describe('recovery', () => {
         for (let attempt = 1; attempt <= MAX_ICE_RESTARTS; attempt += 1) {
           await expect
             .poll(() => callState.textContent(), until(GIVING_UP.restart(attempt), `ICE restart ${attempt}`))
-            .toBe(`Reconnecting (ICE restart ${attempt} of ${MAX_ICE_RESTARTS})`);
+            .toBe(`Connection lost, trying again (${attempt} of ${MAX_ICE_RESTARTS})`);
         }
         await expect.poll(() => callStatusOf(relayed), until(GIVING_UP.failed, 'failed')).toBe('failed');
 
@@ -202,7 +202,7 @@ describe('recovery', () => {
           notices: [
             {
               kind: 'call-failed',
-              text: `The call failed: the connection could not be restored after ${MAX_ICE_RESTARTS} ICE restarts. Check your network, then press Rejoin.`,
+              text: `The call dropped and could not be reconnected after ${MAX_ICE_RESTARTS} tries. Check your network, then press Rejoin.`,
               error: true,
             },
           ],
@@ -231,10 +231,10 @@ describe('recovery', () => {
         const wayDown = shown.slice(0, firstFailed).filter((entry) => entry.at >= since);
         expect(new Set(wayDown.map((entry) => entry.status))).toEqual(new Set(['reconnecting']));
         expect(wayDown.map((entry) => entry.text).filter((text, i, all) => text !== all[i - 1])).toEqual([
-          'Reconnecting',
+          'Connection lost, trying again',
           ...Array.from(
             { length: MAX_ICE_RESTARTS },
-            (_, i) => `Reconnecting (ICE restart ${i + 1} of ${MAX_ICE_RESTARTS})`,
+            (_, i) => `Connection lost, trying again (${i + 1} of ${MAX_ICE_RESTARTS})`,
           ),
         ]);
       } finally {

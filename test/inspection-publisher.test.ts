@@ -189,6 +189,9 @@ describe('inspection publishing from the browser', () => {
     const emitted = old.emitted.map((e) => e.event);
     expect(emitted.lastIndexOf('inspect')).toBeLessThan(emitted.indexOf('leave'));
     t.adapter.join();
+    // After a hang-up, join waits for the released camera and microphone to start again.
+    await flush();
+    expect(t.socket()).not.toBe(old);
     t.socket().deliver('connect');
     t.run();
     expect(t.socket().emitted.filter((e) => e.event === 'inspect')).toEqual([]);

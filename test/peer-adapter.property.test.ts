@@ -21,6 +21,7 @@ import type { SignalingSocketFactory } from '../src/client/signaling-client.js';
 import { nextOperationIndex } from '../src/machines/peer-operations.js';
 import type { IceCandidateJson, PeerRole, SignalPayload } from '../src/protocol/signaling-events.js';
 import { flush } from './helpers/fake-peer-effects.js';
+import { fakeStream, fakeTrack } from './helpers/fake-media.js';
 import { createFakeRtc, type Delay, type FakePeerConnection, type FakeRtc } from './helpers/fake-peer-connection.js';
 import { FakeRoom, fakeSocketFactory, type FakeSocket } from './helpers/fake-signaling.js';
 
@@ -41,20 +42,12 @@ async function settle(s: fc.Scheduler): Promise<void> {
   throw new Error('the system never settled');
 }
 
-function fakeStream(): MediaStream {
-  const tracks = [
-    { kind: 'audio', enabled: true },
-    { kind: 'video', enabled: true },
-  ];
-  return { getTracks: () => tracks } as unknown as MediaStream;
-}
-
 function adapterOn(rtc: FakeRtc, connectSocket: SignalingSocketFactory, warnings: string[]): PeerAdapter {
   return createPeerAdapter({
     room: 'r',
     connectSocket,
     RTCPeerConnection: rtc.RTCPeerConnection,
-    localStream: fakeStream(),
+    localStream: fakeStream([fakeTrack('audio'), fakeTrack('video')]),
     clock: new SimulatedClock(), // never advanced: no timer of the machine fires here
     onWarning: (message, cause) => warnings.push(`${message}: ${String(cause)}`),
   });

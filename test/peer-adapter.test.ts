@@ -4,12 +4,9 @@ import { createPeerAdapter } from '../src/client/peer-adapter.js';
 import { PEER_TIMING } from '../src/machines/peer-machine.js';
 import type { CallStatus } from '../src/machines/peer-status.js';
 import { flush } from './helpers/fake-peer-effects.js';
+import { fakeMediaDevices, fakeStream, fakeTrack } from './helpers/fake-media.js';
 import { createFakeRtc } from './helpers/fake-peer-connection.js';
 import { fakeSocketFactory } from './helpers/fake-signaling.js';
-
-function track(kind: 'audio' | 'video') {
-  return { kind, enabled: true } as unknown as MediaStreamTrack;
-}
 
 /** An adapter on fakes whose asynchronous steps all complete at once. */
 function setup(options: { iceTransportPolicy?: RTCIceTransportPolicy; secret?: string } = {}) {
@@ -17,12 +14,14 @@ function setup(options: { iceTransportPolicy?: RTCIceTransportPolicy; secret?: s
   const sockets = fakeSocketFactory();
   const clock = new SimulatedClock();
   const warnings: string[] = [];
-  const tracks = [track('audio'), track('video')];
+  const tracks = [fakeTrack('audio'), fakeTrack('video')];
+  const devices = fakeMediaDevices();
   const adapter = createPeerAdapter({
     room: 'kitchen',
     connectSocket: sockets.connect,
     RTCPeerConnection: rtc.RTCPeerConnection,
-    localStream: { getTracks: () => tracks } as unknown as MediaStream,
+    localStream: fakeStream(tracks),
+    mediaDevices: devices.mediaDevices,
     clock,
     onWarning: (message) => warnings.push(message),
     ...options,
@@ -76,17 +75,20 @@ describe('peer adapter', () => {
     expect(adapter.getState()).toMatchObject({ status: 'waiting', role: 'polite', room: 'kitchen' });
     socket().deliver('ready');
     await flush();
-    expect(pc().channels.map((c) => [c.label, c.init])).toEqual([['chat', { negotiated: true, id: 0 }]]);
+    expect(pc().channels.map((c) => [c.label, c.init])).toEqual([
+      ['chat', { negotiated: true, id: 0 }],
+      ['media', { negotiated: true, id: 1 }],
+    ]);
   });
 
   it('applies ice-servers from the server with setConfiguration, keeping the relay policy', () => {
     const { adapter, socket, pc } = setup({ iceTransportPolicy: 'relay' });
     adapter.join();
     socket().deliver('role', { room: 'kitchen', role: 'polite' });
-    expect(pc().configuration).toEqual({ iceServers: [], iceTransportPolicy: 'relay' });
+    expect(pc().configuration).toEqual({ iceServers: [], iceTransportPolicy: 'relay', bundlePolicy: 'max-bundle' });
     const turn = { urls: ['turn:turn.example.org:3478?transport=udp'], username: '1700000000:u', credential: 'secret' };
     socket().deliver('ice-servers', { iceServers: [turn], ttl: 86_400 });
-    expect(pc().configuration).toEqual({ iceServers: [turn], iceTransportPolicy: 'relay' });
+    expect(pc().configuration).toEqual({ iceServers: [turn], iceTransportPolicy: 'relay', bundlePolicy: 'max-bundle' });
   });
 
   it('creates the peer connection with ice servers that arrived before the role', () => {
@@ -94,7 +96,11 @@ describe('peer adapter', () => {
     adapter.join();
     socket().deliver('ice-servers', { iceServers: [{ urls: 'stun:stun.example.org' }], ttl: 60 });
     socket().deliver('role', { room: 'kitchen', role: 'polite' });
-    expect(pc().configuration).toEqual({ iceServers: [{ urls: 'stun:stun.example.org' }], iceTransportPolicy: 'all' });
+    expect(pc().configuration).toEqual({
+      iceServers: [{ urls: 'stun:stun.example.org' }],
+      iceTransportPolicy: 'all',
+      bundlePolicy: 'max-bundle',
+    });
   });
 
   it('offers on ready, trickles local candidates, and reports connected to subscribers', async () => {
@@ -163,6 +169,7 @@ describe('peer adapter', () => {
     const { adapter, sockets, rtc, socket } = await connected();
     adapter.hangUp();
     adapter.rejoin();
+    await flush(); // the camera and microphone, released by the hang-up, are started again first
     expect(sockets.sockets).toHaveLength(2);
     socket().deliver('role', { room: 'kitchen', role: 'polite' });
     expect(rtc.connections).toHaveLength(2);
@@ -179,7 +186,7 @@ describe('peer adapter', () => {
     expect(adapter.getState()).toMatchObject({ status: 'rejected', error: { code: 'room-full' } });
   });
 
-  it('joins again after a refusal with a new socket, dropping the refused one', () => {
+  it('joins again after a refusal with a new socket, dropping the refused one', async () => {
     const { adapter, sockets, socket } = setup();
     adapter.join();
     socket().deliver(
@@ -187,6 +194,7 @@ describe('peer adapter', () => {
       Object.assign(new Error('refused'), { data: { code: 'room-full', message: 'full' } }),
     );
     adapter.join();
+    await flush(); // the camera and microphone, released by the refusal, are started again first
     expect(sockets.sockets).toHaveLength(2);
     expect(sockets.sockets[0].connected).toBe(false);
     expect(sockets.sockets[0].listenerCount('data')).toBe(0);

@@ -26,11 +26,24 @@ import {
   type PeerEvent,
   type PeerMachine,
 } from '../machines/peer-machine.js';
-import { callStatus, type CallStatus } from '../machines/peer-status.js';
+import { callStatus } from '../machines/peer-status.js';
 import type { SignalingError } from '../protocol/signaling-error.js';
 import type { DescriptionSignal, IceCandidateJson, IceServer } from '../protocol/signaling-events.js';
-import { bindSignaling, type SignalingSocket, type SignalingSocketFactory } from './signaling-client.js';
+import {
+  bindSignaling,
+  watchSignalingLink,
+  type SignalingSocket,
+  type SignalingSocketFactory,
+} from './signaling-client.js';
+import {
+  createCallStore,
+  mediaError,
+  NO_MEDIA,
+  type CallSnapshot,
+  type CallSnapshotListener,
+} from './call-snapshot.js';
 import { createInspectionPublisher, type InspectionPublisherOptions } from './inspection-publisher.js';
+import { createPeerMedia, type MediaDevicesLike } from './peer-media.js';
 
 /** The timer source of the machine (xstate's `Clock`): `setTimeout`/`clearTimeout`. */
 export type PeerClock = NonNullable<ActorOptions<PeerMachine>['clock']>;
@@ -62,16 +75,28 @@ export interface PeerAdapterOptions {
    * See docs/inspector.md.
    */
   readonly inspect?: boolean | InspectionPublisherOptions;
+  /** The name the other side sees (sent over the media-state channel); none by default. */
+  readonly displayName?: string;
+  /** Where switched devices and screen shares come from; defaults to `navigator.mediaDevices`. */
+  readonly mediaDevices?: MediaDevicesLike;
 }
 
 /** A one-to-one call as a UI drives it. */
 export interface PeerAdapter {
   /** The underlying peer machine actor (for inspection and devtools). */
   readonly actor: Actor<PeerMachine>;
-  /** The call state now. */
-  getState(): CallStatus;
-  /** Calls `listener` with the call state now and on every change; returns an unsubscribe function. */
-  subscribe(listener: (state: CallStatus) => void): () => void;
+  /**
+   * The call now: the same object until something in it changes, so it can be compared by
+   * identity. A plain function: works unbound, e.g. `useSyncExternalStore(call.subscribe, call.getSnapshot)`.
+   */
+  readonly getSnapshot: () => CallSnapshot;
+  /** The same as {@link PeerAdapter.getSnapshot} (kept from 0.1; a {@link CallSnapshot} extends `CallStatus`). */
+  readonly getState: () => CallSnapshot;
+  /**
+   * Calls `listener` with the snapshot now and on every change; returns an unsubscribe
+   * function. A plain function: works unbound.
+   */
+  readonly subscribe: (listener: CallSnapshotListener) => () => void;
   /** Connects to the signaling server and joins the room. */
   join(): void;
   /** Leaves whatever call this is (if any) and joins the room again. */
@@ -88,6 +113,16 @@ export interface PeerAdapter {
   setMicEnabled(enabled: boolean): void;
   /** Turns the local video tracks on or off (no renegotiation). */
   setCameraEnabled(enabled: boolean): void;
+  /** Sends camera `deviceId` instead of the current camera (`replaceTrack`: no renegotiation); stops the old one. */
+  switchCamera(deviceId: string): Promise<void>;
+  /** Sends microphone `deviceId` instead of the current one (`replaceTrack`); stops the old one. */
+  switchMicrophone(deviceId: string): Promise<void>;
+  /** Sends the screen (`getDisplayMedia`) in place of the camera until {@link PeerAdapter.stopScreenShare} or the browser's own "Stop sharing". */
+  startScreenShare(): Promise<void>;
+  /** Sends the camera again. */
+  stopScreenShare(): Promise<void>;
+  /** Changes the name the other side sees. */
+  setDisplayName(name: string): void;
   /** Hangs up and stops the machine; the adapter is unusable afterwards. */
   dispose(): void;
 }
@@ -108,8 +143,20 @@ export function createPeerAdapter(options: PeerAdapterOptions): PeerAdapter {
   let chat: RTCDataChannel | undefined;
   let socket: SignalingSocket | undefined;
   let unbindSocket: (() => void) | undefined;
+  let unwatchLink: (() => void) | undefined;
 
-  const send = (event: PeerEvent) => actor.send(event);
+  // One snapshot per event: the transition and what its actions changed (the socket's link) together.
+  const send = (event: PeerEvent) => snapshot.batch(() => actor.send(event));
+
+  // The local tracks and the media-state channel (src/client/peer-media.ts): not the machine's.
+  const mediaChanged = () => snapshot.update({ local: media.local(), remote: media.remote() });
+  const media = createPeerMedia({
+    stream: options.localStream,
+    displayName: options.displayName ?? '',
+    mediaDevices: () => options.mediaDevices ?? globalThis.navigator?.mediaDevices,
+    warn,
+    onChange: mediaChanged,
+  });
 
   const configuration = (iceServers: readonly IceServer[]): RTCConfiguration => ({
     iceServers: iceServers.map((server) => ({
@@ -117,6 +164,10 @@ export function createPeerAdapter(options: PeerAdapterOptions): PeerAdapter {
       urls: typeof server.urls === 'string' ? server.urls : [...server.urls],
     })),
     iceTransportPolicy: options.iceTransportPolicy ?? 'all',
+    // One transport for audio, video and chat: ICE gathers, trickles and checks one set of
+    // candidates instead of one per media section, so the call connects sooner. Every current
+    // browser bundles, the original example's page included.
+    bundlePolicy: 'max-bundle',
   });
 
   const construct = (iceServers: readonly IceServer[]): RTCPeerConnection => {
@@ -139,6 +190,9 @@ export function createPeerAdapter(options: PeerAdapterOptions): PeerAdapter {
     const open = socket;
     inspection?.detach();
     unbindSocket?.();
+    unwatchLink?.();
+    unwatchLink = undefined;
+    snapshot.update({ signaling: 'disconnected' });
     socket = undefined;
     unbindSocket = undefined;
     return open;
@@ -160,17 +214,19 @@ export function createPeerAdapter(options: PeerAdapterOptions): PeerAdapter {
       if (event !== undefined) send({ type: event });
     };
     connection.ontrack = ({ track, streams }) => {
-      if (current()) for (const listener of trackListeners) listener(track, streams);
+      if (!current()) return;
+      media.addRemoteTrack(track);
+      for (const listener of trackListeners) listener(track, streams);
     };
     pc = connection;
-    const stream = options.localStream;
-    if (stream !== undefined) for (const track of stream.getTracks()) connection.addTrack(track, stream);
+    media.attach(connection);
   };
 
   const closePeerConnection = () => {
     const connection = pc;
     pc = undefined;
     chat = undefined;
+    media.detach();
     connection?.close();
   };
 
@@ -187,6 +243,7 @@ export function createPeerAdapter(options: PeerAdapterOptions): PeerAdapter {
       if (typeof data === 'string') for (const listener of chatListeners) listener(data);
     };
     chat = channel;
+    media.openChannel(connection);
   };
 
   const requirePc = (): RTCPeerConnection => {
@@ -205,6 +262,7 @@ export function createPeerAdapter(options: PeerAdapterOptions): PeerAdapter {
         socket = opened;
         unbindSocket = bindSignaling(opened, send, (error: SignalingError) => warn(error.message, error));
         inspection?.attach(opened);
+        unwatchLink = watchSignalingLink(opened, (signaling) => snapshot.update({ signaling }));
       },
       leaveRoom: () => {
         const open = dropSocket();
@@ -263,28 +321,45 @@ export function createPeerAdapter(options: PeerAdapterOptions): PeerAdapter {
   });
   actor.start();
 
-  const setTracksEnabled = (kind: 'audio' | 'video', enabled: boolean) => {
-    for (const track of options.localStream?.getTracks() ?? []) if (track.kind === kind) track.enabled = enabled;
+  // The one place the snapshot is recomputed (src/client/call-snapshot.ts): the machine's part
+  // here, the signaling link's in joinRoom/dropSocket, the media's where the tracks change.
+  // The machine's actions, which use it, run only on user events, after this line.
+  const snapshot = createCallStore({
+    call: callStatus(actor.getSnapshot()),
+    signaling: 'disconnected',
+    local: NO_MEDIA,
+    remote: NO_MEDIA,
+    mediaError: undefined,
+  });
+  actor.subscribe(() => snapshot.update({ call: callStatus(actor.getSnapshot()) }));
+
+  // Every local track is stopped once the call is over or the room refused us (the camera light
+  // goes off); the next join gets them again before it joins.
+  actor.subscribe((peer) => {
+    const { status } = callStatus(peer);
+    if (status === 'closed' || status === 'rejected') media.release();
+  });
+  const joinWithMedia = (event: PeerEvent) => {
+    if (!media.released) return send(event);
+    void media.reacquire().then(() => send(event));
   };
+  const mediaAction = (action: () => Promise<void>) =>
+    action().then(
+      () => snapshot.update({ mediaError: undefined }),
+      (error: unknown) => {
+        snapshot.update({ mediaError: mediaError(error) });
+        throw error;
+      },
+    );
+  mediaChanged();
 
   return {
     actor,
-    getState: () => callStatus(actor.getSnapshot()),
-    subscribe(listener) {
-      let last: string | undefined;
-      const notify = () => {
-        const state = callStatus(actor.getSnapshot());
-        const key = JSON.stringify(state);
-        if (key === last) return;
-        last = key;
-        listener(state);
-      };
-      notify();
-      const subscription = actor.subscribe(notify);
-      return () => subscription.unsubscribe();
-    },
-    join: () => send({ type: 'user.join' }),
-    rejoin: () => send({ type: 'user.rejoin' }),
+    getSnapshot: snapshot.getSnapshot,
+    getState: snapshot.getSnapshot,
+    subscribe: snapshot.subscribe,
+    join: () => joinWithMedia({ type: 'user.join' }),
+    rejoin: () => joinWithMedia({ type: 'user.rejoin' }),
     hangUp: () => send({ type: 'user.hangUp' }),
     sendChat(text) {
       if (chat?.readyState !== 'open') return false;
@@ -299,14 +374,21 @@ export function createPeerAdapter(options: PeerAdapterOptions): PeerAdapter {
       trackListeners.add(listener);
       return () => trackListeners.delete(listener);
     },
-    setMicEnabled: (enabled) => setTracksEnabled('audio', enabled),
-    setCameraEnabled: (enabled) => setTracksEnabled('video', enabled),
+    setMicEnabled: (enabled) => media.setMicEnabled(enabled),
+    setCameraEnabled: (enabled) => media.setCameraEnabled(enabled),
+    switchCamera: (deviceId) => mediaAction(() => media.switchCamera(deviceId)),
+    switchMicrophone: (deviceId) => mediaAction(() => media.switchMicrophone(deviceId)),
+    startScreenShare: () => mediaAction(() => media.startScreenShare()),
+    stopScreenShare: () => mediaAction(() => media.stopScreenShare()),
+    setDisplayName: (name) => media.setDisplayName(name),
     dispose() {
       send({ type: 'user.hangUp' });
+      media.release();
       actor.stop();
       inspection?.stop();
       chatListeners.clear();
       trackListeners.clear();
+      snapshot.clear();
     },
   };
 }

@@ -3,8 +3,9 @@
  * shared typed events, validates every inbound payload once, and turns it into a peer machine
  * event. It decides nothing about the protocol.
  */
-import { io, type Socket } from 'socket.io-client';
+import { Manager, type ManagerOptions, type Socket } from 'socket.io-client';
 import type { PeerEvent } from '../machines/peer-machine.js';
+import type { SignalingStatus } from './call-snapshot.js';
 import { SIGNALING_ERROR_CODES, SignalingError, type SignalingErrorPayload } from '../protocol/signaling-error.js';
 import {
   parseSignal,
@@ -23,13 +24,34 @@ export type SignalingSocket = Socket<ServerToClientEvents, ClientToServerEvents>
 /** Opens a signaling socket for one join; the adapter calls it again to rejoin. */
 export type SignalingSocketFactory = (auth: HandshakeAuth) => SignalingSocket;
 
+/** How {@link connectSignaling} opens its connection. */
+export interface ConnectSignalingOptions {
+  /**
+   * Open the connection to the server now, before the first join (e.g. while the camera is
+   * starting), so that joining only sends the room over an open connection.
+   */
+  readonly preconnect?: boolean;
+}
+
+/**
+ * WebSocket first: one upgrade request and the connection is open, where long-polling first
+ * costs a polling handshake and an upgrade probe. Where WebSocket fails (a proxy that refuses
+ * upgrades), socket.io-client falls back to long-polling.
+ */
+const SIGNALING_TRANSPORTS: Partial<ManagerOptions> = { transports: ['websocket', 'polling'], tryAllTransports: true };
+
 /**
  * The default factory: a socket.io-client connection to `url` with the room in the handshake
- * auth. Reconnection stays on: after a transport drop the server sees a fresh join and the
- * peer machine resets the call when the new `role` event arrives.
+ * auth, one Manager per join. Reconnection stays on: after a transport drop the server sees a
+ * fresh join and the peer machine resets the call when the new `role` event arrives.
  */
-export function connectSignaling(url: string): SignalingSocketFactory {
-  return (auth) => io(url, { auth: { ...auth } });
+export function connectSignaling(url: string, options: ConnectSignalingOptions = {}): SignalingSocketFactory {
+  let preconnected = options.preconnect === true ? new Manager(url, SIGNALING_TRANSPORTS) : undefined;
+  return (auth) => {
+    const manager = preconnected ?? new Manager(url, SIGNALING_TRANSPORTS);
+    preconnected = undefined;
+    return manager.socket('/', { auth: { ...auth } });
+  };
 }
 
 /**
@@ -89,6 +111,36 @@ export function bindSignaling(
     socket.off('role', onRole);
     socket.off('ice-servers', onIceServers);
     socket.off('error', onError);
+    socket.off('connect_error', onConnectError);
+  };
+}
+
+/**
+ * Reports the state of one socket's connection to `onChange` (now, then on every change) until
+ * the returned function is called: connected, dropped and being retried by socket.io-client,
+ * or closed for good (by us, or by the server after `leave`).
+ */
+export function watchSignalingLink(socket: SignalingSocket, onChange: (status: SignalingStatus) => void): () => void {
+  let everConnected = socket.connected;
+  const onConnect = () => {
+    everConnected = true;
+    onChange('connected');
+  };
+  const onDisconnect = (reason: string) => {
+    // Only these two end the link for good; socket.io-client retries after every other reason.
+    onChange(reason === 'io client disconnect' || reason === 'io server disconnect' ? 'disconnected' : 'reconnecting');
+  };
+  const onConnectError = (error: Error & { data?: unknown }) => {
+    // A refusal carries data (room-full, ...) and is the peer machine's to report.
+    if (error.data === undefined && socket.active) onChange(everConnected ? 'reconnecting' : 'connecting');
+  };
+  onChange(socket.connected ? 'connected' : 'connecting');
+  socket.on('connect', onConnect);
+  socket.on('disconnect', onDisconnect);
+  socket.on('connect_error', onConnectError);
+  return () => {
+    socket.off('connect', onConnect);
+    socket.off('disconnect', onDisconnect);
     socket.off('connect_error', onConnectError);
   };
 }

@@ -47,6 +47,7 @@ export function createFakeRtc(delay: Delay = () => Promise.resolve()): FakeRtc {
 /** A data channel negotiated out of band; `receive` plays a message from the other side. */
 export class FakeDataChannel {
   readyState: RTCDataChannelState = 'connecting';
+  onopen: (() => void) | null = null;
   onmessage: ((event: { data: unknown }) => void) | null = null;
   readonly sent: string[] = [];
 
@@ -64,8 +65,33 @@ export class FakeDataChannel {
     this.onmessage?.({ data });
   }
 
+  /** Test hook: the SCTP association is up (the fake calls it once a negotiation completed). */
+  open(): void {
+    if (this.readyState !== 'connecting') return;
+    this.readyState = 'open';
+    this.onopen?.();
+  }
+
   close(): void {
     this.readyState = 'closed';
+  }
+}
+
+/** What `addTrack` returns: `replaceTrack` swaps the track without any negotiation, as the spec says. */
+export class FakeRtpSender {
+  /** Every track `replaceTrack` was given, in order. */
+  readonly replaced: (MediaStreamTrack | null)[] = [];
+
+  constructor(
+    public track: MediaStreamTrack | null,
+    private readonly connection: FakePeerConnection,
+  ) {}
+
+  replaceTrack(track: MediaStreamTrack | null): Promise<void> {
+    if (this.connection.closed) return Promise.reject(new Error('InvalidStateError: closed'));
+    this.replaced.push(track);
+    this.track = track;
+    return Promise.resolve();
   }
 }
 
@@ -92,6 +118,7 @@ export class FakePeerConnection {
   readonly appliedCandidates: (IceCandidateJson | null)[] = [];
   readonly channels: FakeDataChannel[] = [];
   readonly tracks: MediaStreamTrack[] = [];
+  readonly senders: FakeRtpSender[] = [];
   restartIceCalls = 0;
   rollbacks = 0;
   closed = false;
@@ -127,8 +154,14 @@ export class FakePeerConnection {
   addTrack(track: MediaStreamTrack, ...streams: MediaStream[]): unknown {
     this.calls.push({ method: 'addTrack', args: [track, ...streams] });
     this.tracks.push(track);
+    const sender = new FakeRtpSender(track, this);
+    this.senders.push(sender);
     this.markNegotiationNeeded();
-    return {};
+    return sender;
+  }
+
+  getSenders(): FakeRtpSender[] {
+    return [...this.senders];
   }
 
   createDataChannel(label: string, init: RTCDataChannelInit = {}): FakeDataChannel {
@@ -273,7 +306,7 @@ export class FakePeerConnection {
     if (this.connectionState === 'new' && this.localDescription !== null && this.remoteDescription !== null) {
       void this.delay(`pc${this.id}.connect`).then(() => {
         if (this.closed || this.connectionState !== 'new') return;
-        for (const channel of this.channels) channel.readyState = 'open';
+        for (const channel of this.channels) channel.open();
         this.setConnectionState('connected');
       });
     }

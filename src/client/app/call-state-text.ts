@@ -5,7 +5,10 @@
 import { MAX_ICE_RESTARTS } from '../../machines/peer-machine.js';
 import type { CallStatus } from '../../machines/peer-status.js';
 
-/** The headline for the call state, e.g. "In call" or "Reconnecting (ICE restart 1 of 3)". */
+/**
+ * The headline for the call state in plain words, e.g. "In call" or "Connection lost, trying
+ * again (1 of 3)": no protocol terms such as ICE.
+ */
 export function callStateText(call: CallStatus): string {
   switch (call.status) {
     case 'idle':
@@ -20,8 +23,8 @@ export function callStateText(call: CallStatus): string {
       return 'In call';
     case 'reconnecting':
       return call.restartAttempts === 0
-        ? 'Reconnecting'
-        : `Reconnecting (ICE restart ${call.restartAttempts} of ${MAX_ICE_RESTARTS})`;
+        ? 'Connection lost, trying again'
+        : `Connection lost, trying again (${call.restartAttempts} of ${MAX_ICE_RESTARTS})`;
     case 'rejected':
       return call.error?.code === 'room-full' ? 'Room is full' : 'Could not join the room';
     case 'failed':

@@ -20,10 +20,19 @@ export interface LocalMedia {
   readonly message: string | undefined;
 }
 
+/** The devices to prefer (`deviceId` as an `ideal` constraint: any other will do if they are gone). */
+export interface PreferredDevices {
+  readonly camera?: string;
+  readonly microphone?: string;
+}
+
 /** Gets the best local media this browser and its user allow. */
 export async function acquireLocalMedia(
   mediaDevices: MediaDevices | undefined = navigator.mediaDevices,
+  preferred: PreferredDevices = {},
 ): Promise<LocalMedia> {
+  const audio = preferred.microphone === undefined ? true : { deviceId: { ideal: preferred.microphone } };
+  const video = preferred.camera === undefined ? true : { deviceId: { ideal: preferred.camera } };
   // navigator.mediaDevices only exists in a secure context (https, or http on localhost).
   if (mediaDevices?.getUserMedia === undefined) {
     return {
@@ -37,7 +46,7 @@ export async function acquireLocalMedia(
   let videoProblem: MediaProblem;
   try {
     return {
-      stream: await mediaDevices.getUserMedia({ audio: true, video: true }),
+      stream: await mediaDevices.getUserMedia({ audio, video }),
       mode: 'audio-video',
       problem: undefined,
       message: undefined,
@@ -47,7 +56,7 @@ export async function acquireLocalMedia(
   }
   let audioProblem: MediaProblem;
   try {
-    const stream = await mediaDevices.getUserMedia({ audio: true, video: false });
+    const stream = await mediaDevices.getUserMedia({ audio, video: false });
     return { stream, mode: 'audio-only', problem: videoProblem, message: audioOnlyMessage(videoProblem) };
   } catch (error) {
     audioProblem = problemOf(error);

@@ -8,10 +8,14 @@ import { connectSignaling } from '../signaling-client.js';
 import type { CallStatus, CallStatusName } from '../../machines/peer-status.js';
 import { MAX_ICE_RESTARTS } from '../../machines/peer-machine.js';
 import { callStateText, rawStateText } from './call-state-text.js';
+import { bindChatPanel, type ChatPanel } from './chat-panel.js';
 import { createChatView } from './chat-view.js';
+import { copyLink } from './copy-link.js';
 import { acquireLocalMedia, type LocalMedia } from './local-media.js';
+import { bindMediaControls, storedDevices, storedDisplayName } from './media-controls.js';
 import { createNotices, type Notices } from './notices.js';
-import { newRoomLink, roomFromLink } from './room-link.js';
+import { newRoomLink, roomFromLink, roomLink } from './room-link.js';
+import { bindShortcuts, shortcutsHelp } from './shortcuts.js';
 import { watchSignaling, type SignalingLink } from './signaling-status.js';
 
 /** The element with `data-testid="<id>"`; the page's markup guarantees each exists. */
@@ -45,6 +49,17 @@ const ui = {
   chatLog: byTestId<HTMLOListElement>('chat-log'),
   chatForm: byId<HTMLFormElement>('chat-form'),
   chatInput: byTestId<HTMLInputElement>('chat-input'),
+  media: {
+    shareScreen: byTestId<HTMLButtonElement>('share-screen'),
+    settingsToggle: byTestId<HTMLButtonElement>('settings'),
+    settings: byTestId<HTMLElement>('settings-panel'),
+    settingsClose: byId<HTMLButtonElement>('settings-close'),
+    displayName: byTestId<HTMLInputElement>('display-name'),
+    cameraSelect: byTestId<HTMLSelectElement>('camera-select'),
+    microphoneSelect: byTestId<HTMLSelectElement>('microphone-select'),
+    remoteInfo: byTestId<HTMLElement>('remote-info'),
+    remoteName: byTestId<HTMLElement>('remote-name'),
+  },
 };
 
 /** Statuses in which there is another peer (so remote media may be shown). */
@@ -54,42 +69,52 @@ const IN_ROOM: ReadonlySet<CallStatusName> = new Set(['joining', 'waiting', 'con
 
 async function start(): Promise<void> {
   const notices = createNotices(ui.notices);
-  const { room, secret, replacedInvalid } = roomFromLink(location, history);
+  const link = roomFromLink(location, history);
+  if (link.kind === 'invalid') {
+    showInvalidRoom(link.given, link.suggestion, notices);
+    return;
+  }
+  const { room, secret } = link;
   ui.roomName.textContent = `Room ${room}`;
   document.title = `Parley · ${room}`;
-  if (replacedInvalid !== undefined) {
-    notices.show('call', {
-      kind: 'bad-room',
-      tone: 'warning',
-      text: `“${replacedInvalid.slice(0, 80)}” is not a room name (1 to 64 letters, digits, “_” or “-”), so this is a new room.`,
-    });
-  }
   ui.callState.textContent = 'Starting camera and microphone';
 
-  const media = await acquireLocalMedia();
+  // The connection to the server opens while the camera starts, so joining costs no handshake after it.
+  const signaling = connectSignaling(location.origin, { preconnect: true });
+  const media = await acquireLocalMedia(navigator.mediaDevices, storedDevices());
   showLocalMedia(media, notices);
 
   const params = new URLSearchParams(location.search);
-  let link: SignalingLink = { state: 'connecting' };
+  let signalingLink: SignalingLink = { state: 'connecting' };
   let reconnectedSinceCall = false;
   const adapter = createPeerAdapter({
     room,
     secret,
     localStream: media.stream,
-    connectSocket: watchSignaling(connectSignaling(location.origin), (next) => {
-      if (next.state === 'connected' && link.state === 'reconnecting') reconnectedSinceCall = true;
-      link = next;
-      showSignalingLink(link, notices);
+    connectSocket: watchSignaling(signaling, (next) => {
+      if (next.state === 'connected' && signalingLink.state === 'reconnecting') reconnectedSinceCall = true;
+      signalingLink = next;
+      showSignalingLink(signalingLink, notices);
     }),
     iceTransportPolicy: params.get('policy') === 'relay' ? 'relay' : 'all',
     onWarning: (message, cause) => console.warn(`parley: ${message}`, cause),
     // `?inspect`: show this tab's machines in the live inspector, if the server runs with --inspect.
     inspect: params.has('inspect'),
+    displayName: storedDisplayName(),
   });
 
   bindRemoteMedia(adapter, notices);
   bindControls(adapter, media, notices);
-  bindChat(adapter);
+  const chat = bindChat(adapter);
+  bindShortcuts({
+    m: () => ui.toggleMic.click(),
+    v: () => ui.toggleCamera.click(),
+    h: () => ui.hangUp.click(),
+    c: () => chat.setOpen(!chat.isOpen()),
+    '?': () =>
+      notices.show('help', { kind: 'shortcuts', tone: 'info', text: `Keys: ${shortcutsHelp()}.`, timeoutMs: 10_000 }),
+  });
+  bindMediaControls({ ...ui.media, call: ui.call, localVideo: ui.localVideo }, adapter, media.stream, notices);
 
   let previous: CallStatus | undefined;
   adapter.subscribe((call) => {
@@ -105,6 +130,21 @@ async function start(): Promise<void> {
   // Leaving the page leaves the room at once, so the other side is told without waiting for a timeout.
   addEventListener('pagehide', () => adapter.hangUp());
   adapter.join();
+}
+
+/** The link's room is no room name: say so, suggest a valid one, and join nothing. */
+function showInvalidRoom(given: string, suggestion: string, notices: Notices): void {
+  ui.call.dataset['status'] = 'invalid-room';
+  ui.callState.textContent = 'Not a valid room name';
+  ui.callState.dataset['status'] = 'invalid-room';
+  ui.roomName.textContent = '';
+  for (const button of [ui.toggleMic, ui.toggleCamera, ui.hangUp, ui.rejoin, ui.copyLink]) button.disabled = true;
+  notices.show('call', {
+    kind: 'bad-room',
+    tone: 'warning',
+    text: `“${given.slice(0, 80)}” is not a valid room name: use 1 to 64 letters, digits, “_” or “-”.`,
+    link: { href: roomLink(location, suggestion), text: `Go to room “${suggestion}”` },
+  });
 }
 
 function showLocalMedia(media: LocalMedia, notices: Notices): void {
@@ -208,7 +248,7 @@ function renderCall(call: CallStatus, previous: CallStatus | undefined, notices:
       notices.show('call', {
         kind: 'call-failed',
         tone: 'error',
-        text: `The call failed: the connection could not be restored after ${MAX_ICE_RESTARTS} ICE restarts. Check your network, then press Rejoin.`,
+        text: `The call dropped and could not be reconnected after ${MAX_ICE_RESTARTS} tries. Check your network, then press Rejoin.`,
       });
       break;
     case 'closed':
@@ -266,7 +306,8 @@ function setPressed(button: HTMLButtonElement, on: boolean, name: string): void 
   button.classList.toggle('off', !on);
   const label = button.querySelector('.label');
   if (label !== null) label.textContent = on ? name : `${name} off`;
-  button.title = on ? `Turn ${name.toLowerCase()} off` : `Turn ${name.toLowerCase()} on`;
+  const key = button.getAttribute('aria-keyshortcuts');
+  button.title = `Turn ${name.toLowerCase()} ${on ? 'off' : 'on'}${key === null ? '' : ` (${key})`}`;
 }
 
 function bindControls(adapter: PeerAdapter, media: LocalMedia, notices: Notices): void {
@@ -285,55 +326,25 @@ function bindControls(adapter: PeerAdapter, media: LocalMedia, notices: Notices)
   });
   ui.hangUp.addEventListener('click', () => adapter.hangUp());
   ui.rejoin.addEventListener('click', () => adapter.rejoin());
-  ui.copyLink.addEventListener('click', () => {
-    const href = location.href;
-    navigator.clipboard.writeText(href).then(
-      () =>
-        notices.show('link', {
-          kind: 'link-copied',
-          tone: 'info',
-          text: 'Link copied. Send it to the person you want to call.',
-          timeoutMs: 4_000,
-        }),
-      // No clipboard (an insecure page, or permission refused): show the link to copy by hand.
-      () =>
-        notices.show('link', {
-          kind: 'link-manual',
-          tone: 'info',
-          text: `Send this link to the person you want to call: ${href}`,
-          timeoutMs: 30_000,
-        }),
-    );
-  });
+  ui.copyLink.addEventListener('click', () => void copyLink(location.href, notices));
 }
 
-function bindChat(adapter: PeerAdapter): void {
+function bindChat(adapter: PeerAdapter): ChatPanel {
   const chat = createChatView({ log: ui.chatLog, form: ui.chatForm, input: ui.chatInput }, (text) =>
     adapter.sendChat(text),
   );
-  let unread = 0;
-  const chatOpen = () => ui.call.classList.contains('chat-open');
-  const narrow = matchMedia('(max-width: 799px)');
-  const setChatOpen = (open: boolean): void => {
-    ui.call.classList.toggle('chat-open', open);
-    ui.chatToggle.setAttribute('aria-expanded', String(open));
-    if (open) {
-      unread = 0;
-      ui.chatBadge.hidden = true;
-      if (!narrow.matches) return;
-      ui.chatInput.focus();
-    }
-  };
-  ui.chatToggle.addEventListener('click', () => setChatOpen(!chatOpen()));
-  ui.chatClose.addEventListener('click', () => setChatOpen(false));
+  const panel = bindChatPanel({
+    call: ui.call,
+    toggle: ui.chatToggle,
+    close: ui.chatClose,
+    badge: ui.chatBadge,
+    input: ui.chatInput,
+  });
   adapter.onChat((text) => {
     chat.append('peer', text);
-    if (narrow.matches && !chatOpen()) {
-      unread += 1;
-      ui.chatBadge.textContent = String(unread);
-      ui.chatBadge.hidden = false;
-    }
+    panel.messageArrived();
   });
+  return panel;
 }
 
 start().catch((error: unknown) => {

@@ -27,25 +27,51 @@ export function randomRoomName(): string {
     .replace(/=+$/, '');
 }
 
-/** The room of this page, its secret, and whether the link named a room that had to be replaced. */
-export interface RoomFromLink {
-  readonly room: string;
-  /** The `secret` of the link's fragment, if it has one. */
-  readonly secret: string | undefined;
-  /** The `room` parameter was present but invalid (a fresh room was picked instead). */
-  readonly replacedInvalid: string | undefined;
-}
+/**
+ * What the link says: a room to join (with its secret, if any), or a `room` that is no room name,
+ * with a valid name to suggest instead.
+ */
+export type RoomFromLink =
+  | { readonly kind: 'room'; readonly room: string; readonly secret: string | undefined }
+  | { readonly kind: 'invalid'; readonly given: string; readonly suggestion: string };
 
-/** Reads the room from the address; picks and records a fresh one when there is none or it is invalid. */
+/**
+ * Reads the room from the address. Without one it picks a fresh room and records it in the
+ * address bar; an invalid one is reported, with a suggestion, and nothing is joined: a typo
+ * must not silently put the user in a different room from the person they are calling.
+ */
 export function roomFromLink(location: Location, history: History): RoomFromLink {
   const url = new URL(location.href);
   const secret = secretFromFragment(url.hash);
   const named = url.searchParams.get('room');
-  if (named !== null && isValidRoomName(named)) return { room: named, secret, replacedInvalid: undefined };
+  if (named !== null && isValidRoomName(named)) return { kind: 'room', room: named, secret };
+  if (named !== null) return { kind: 'invalid', given: named, suggestion: suggestRoomName(named) };
   const room = randomRoomName();
   url.searchParams.set('room', room);
   history.replaceState(history.state, '', url);
-  return { room, secret, replacedInvalid: named ?? undefined };
+  return { kind: 'room', room, secret };
+}
+
+/**
+ * A valid room name close to `name`: accents dropped, every run of other characters turned into
+ * one `-`, cut to 64 characters. A name with nothing left to keep gets a fresh random name.
+ */
+export function suggestRoomName(name: string): string {
+  const cleaned = name
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/[^A-Za-z0-9_-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 64)
+    .replace(/-+$/, '');
+  return cleaned === '' ? randomRoomName() : cleaned;
+}
+
+/** The page's link with `room` in place of its room, keeping the other parameters and the secret. */
+export function roomLink(location: Location, room: string): string {
+  const url = new URL(location.href);
+  url.searchParams.set('room', room);
+  return url.href;
 }
 
 /** The link to a fresh room, keeping the page's other parameters (such as `policy`) but not the secret. */

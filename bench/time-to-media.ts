@@ -1,0 +1,316 @@
+/**
+ * Time to media: how long a call takes to show video, Parley's app on Parley's server against the
+ * original "WebRTC working example" page on its own server (test/fixtures/original-example:
+ * python-socketio on aiohttp). Measured in one headless Chromium with fake media, from the second
+ * tab's navigation start until both tabs' remote videos fire `playing`; the two setups alternate,
+ * run after run, and the report gives the medians and their ratio.
+ *
+ * The Python server needs Debian's python3-socketio and python3-aiohttp; run as root, the bench
+ * installs them with apt-get when they are missing.
+ *
+ * Environment: BENCH_TTM_RUNS [9] runs of each; BENCH_TTM=0 skips it in `npm run bench`.
+ * Alone: `node --import tsx bench/time-to-media.ts` prints the section (and writes it into
+ * BENCH_OUTPUT if set).
+ */
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from '../test/helpers/browser.js';
+import { ChildSet, freePort, sleep } from './child-processes.js';
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+const require = createRequire(import.meta.url);
+/** Debian's Python, where apt-get puts python3-socketio (not a pyenv or venv python3 first on PATH). */
+const PYTHON = '/usr/bin/python3';
+
+/** Which page on which server. */
+export type TimeToMediaSetup = 'original' | 'parley';
+
+/** One run: milliseconds from the second tab's navigation start until both remote videos played. */
+export interface TimeToMediaRun {
+  readonly setup: TimeToMediaSetup;
+  readonly millis: number;
+}
+
+/** Everything one measurement found. */
+export interface TimeToMediaResult {
+  readonly date: string;
+  readonly runs: readonly TimeToMediaRun[];
+  readonly chromium: string;
+}
+
+export const TTM_BEGIN = '<!-- time-to-media:begin -->';
+export const TTM_END = '<!-- time-to-media:end -->';
+
+/** Runs per setup, from BENCH_TTM_RUNS. */
+export function timeToMediaRunsFromEnv(): number {
+  const raw = process.env['BENCH_TTM_RUNS'];
+  const runs = raw === undefined || raw === '' ? 9 : Number(raw);
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`BENCH_TTM_RUNS must be a positive integer, got ${raw}`);
+  return runs;
+}
+
+/** Installs python3-socketio and python3-aiohttp with apt-get when python3 cannot import them. */
+function requirePythonServer(): void {
+  const importable = () => {
+    try {
+      execFileSync(PYTHON, ['-c', 'import socketio, aiohttp'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (importable()) return;
+  if (process.getuid?.() !== 0) {
+    throw new Error('the original example server needs: apt-get install python3-socketio python3-aiohttp');
+  }
+  console.log('bench: installing python3-socketio and python3-aiohttp with apt-get');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+  execFileSync('apt-get', ['install', '-y', '-qq', 'python3-socketio', 'python3-aiohttp'], { stdio: 'inherit', env });
+  if (!importable()) throw new Error(`${PYTHON} still cannot import socketio and aiohttp`);
+}
+
+/** Starts a server process and waits for its /healthz. */
+async function startServer(
+  children: ChildSet,
+  command: string,
+  args: string[],
+  port: number,
+): Promise<{ url: string; child: ChildProcess }> {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('PARLEY_')));
+  const child = children.track(spawn(command, args, { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] }));
+  let tail = '';
+  const keep = (chunk: Buffer) => (tail = (tail + chunk.toString('utf8')).slice(-4000));
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${command} exited with ${child.exitCode}:\n${tail}`);
+    try {
+      const response = await fetch(`${url}/healthz`);
+      await response.arrayBuffer();
+      if (response.ok) return { url, child };
+    } catch {
+      // Not listening yet.
+    }
+    await sleep(50);
+  }
+  throw new Error(`${command} did not answer /healthz:\n${tail}`);
+}
+
+/**
+ * Recorded in every page before its scripts: the wall-clock time the remote video first fires
+ * `playing` (the local preview is a muted video and is not counted).
+ */
+const RECORD_REMOTE_PLAYING = `
+  document.addEventListener('playing', (event) => {
+    const video = event.target;
+    if (!(video instanceof HTMLVideoElement) || video.muted && video.id !== 'remoteStream') return;
+    if (video.id === 'remoteStream' || video.dataset.testid === 'remote-video') window.__remotePlayingAt ??= Date.now();
+  }, true);
+`;
+
+async function remotePlayingAt(page: Page): Promise<number> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const at = await page.evaluate(() => (window as { __remotePlayingAt?: number }).__remotePlayingAt);
+    if (at !== undefined) return at;
+    await sleep(20);
+  }
+  throw new Error(`no remote video played in ${page.url()}`);
+}
+
+/** One call: the first tab joins and waits, then the second tab is opened and timed. */
+async function measureOnce(browser: Browser, setup: TimeToMediaSetup, url: string): Promise<number> {
+  const context: BrowserContext = await browser.newContext();
+  try {
+    await context.addInitScript(RECORD_REMOTE_PLAYING);
+    const first = await context.newPage();
+    await first.goto(url);
+    // The first tab is in the room: Parley's app says so, the example's socket is connected.
+    await first.waitForFunction(
+      setup === 'parley'
+        ? () => document.querySelector('[data-testid="call-state"]')?.getAttribute('data-status') === 'waiting'
+        : // The example's `socket` is a top-level `let` of a classic script: a global, not a window property.
+          'typeof socket !== "undefined" && socket.connected',
+      undefined,
+      { timeout: 15_000, polling: 20 },
+    );
+    await sleep(300);
+    const second = await context.newPage();
+    await second.goto(url);
+    const navigationStart = await second.evaluate(() => performance.timeOrigin);
+    const played = Math.max(await remotePlayingAt(first), await remotePlayingAt(second));
+    return played - navigationStart;
+  } finally {
+    await context.close();
+    // Both peers leave the room before the next run.
+    await sleep(500);
+  }
+}
+
+/** Measures both setups, interleaved (the order alternates each run). */
+export async function measureTimeToMedia(children: ChildSet, runsPerSetup: number): Promise<TimeToMediaResult> {
+  requirePythonServer();
+  const parent = await mkdtemp(join(tmpdir(), 'parley-ttm-'));
+  const webDir = join(parent, 'web');
+  let browser: Browser | undefined;
+  try {
+    await promisify(execFile)(
+      process.execPath,
+      [
+        join(repoRoot, 'node_modules/vite/bin/vite.js'),
+        'build',
+        '--outDir',
+        webDir,
+        '--emptyOutDir',
+        '--logLevel',
+        'warn',
+      ],
+      { cwd: repoRoot },
+    );
+    if (!existsSync(`${repoRoot}dist/signaling/cli.js`))
+      throw new Error('dist/signaling/cli.js is missing (npm run build?)');
+    const parleyPort = await freePort();
+    const parley = await startServer(
+      children,
+      process.execPath,
+      ['bin/parley.js', 'serve', '--host', '127.0.0.1', '--port', String(parleyPort), '--static', webDir],
+      parleyPort,
+    );
+    const originalPort = await freePort();
+    const original = await startServer(
+      children,
+      PYTHON,
+      [
+        'test/fixtures/original-example/server.py',
+        '--port',
+        String(originalPort),
+        '--socket-io-js',
+        require.resolve('socket.io-client/dist/socket.io.js'),
+      ],
+      originalPort,
+    );
+    const urls: Record<TimeToMediaSetup, string> = {
+      parley: `${parley.url}/?room=ttm`,
+      original: `${original.url}/`,
+    };
+    browser = await launchChromium();
+    // One warm-up call each (the first call in a fresh browser pays for its start-up).
+    for (const setup of ['parley', 'original'] as const) await measureOnce(browser, setup, urls[setup]);
+    const runs: TimeToMediaRun[] = [];
+    for (let run = 0; run < runsPerSetup; run++) {
+      const order: TimeToMediaSetup[] = run % 2 === 0 ? ['original', 'parley'] : ['parley', 'original'];
+      for (const setup of order) {
+        const millis = await measureOnce(browser, setup, urls[setup]);
+        runs.push({ setup, millis });
+        console.log(`time to media, run ${run + 1} ${setup}: ${millis.toFixed(0)} ms`);
+      }
+    }
+    return { date: new Date().toISOString(), runs, chromium: browser.version() };
+  } finally {
+    await browser?.close();
+    children.killAll();
+    await rm(parent, { recursive: true, force: true });
+  }
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/** The medians of each setup and Parley's ÷ the original's. */
+export function timeToMediaMedians(result: TimeToMediaResult): { original: number; parley: number; ratio: number } {
+  const of = (setup: TimeToMediaSetup) => median(result.runs.filter((r) => r.setup === setup).map((r) => r.millis));
+  const original = of('original');
+  const parley = of('parley');
+  return { original, parley, ratio: parley / original };
+}
+
+/** The markdown section for docs/performance.md. */
+export function renderTimeToMediaSection(result: TimeToMediaResult): string {
+  const { original, parley, ratio } = timeToMediaMedians(result);
+  const list = (setup: TimeToMediaSetup) =>
+    result.runs
+      .filter((r) => r.setup === setup)
+      .map((r) => r.millis.toFixed(0))
+      .join(', ');
+  return [
+    TTM_BEGIN,
+    '## Time to media',
+    '',
+    `Generated by \`bench/time-to-media.ts\` (run by \`npm run bench\`) on ${result.date}, Chromium ${result.chromium}.`,
+    '',
+    '- From the second tab’s navigation start until both tabs’ remote videos fire `playing`; the first',
+    '  tab is already in the room. Two tabs of one headless Chromium with fake camera and microphone,',
+    '  on loopback; each call in a fresh browser context, the two setups alternating run after run,',
+    '  after one warm-up call each.',
+    '- **Original**: the original example’s page (test/fixtures/original-example, unchanged but for its',
+    '  signaling URL) on its server, python-socketio 5 on aiohttp (`server.py` there;',
+    '  `apt-get install python3-socketio python3-aiohttp`).',
+    '- **Parley**: the web app built by Vite, served by `parley serve` with its defaults.',
+    '',
+    '| Setup | Median ms | Runs (ms) |',
+    '| --- | --- | --- |',
+    `| Original page on python-socketio | ${original.toFixed(0)} | ${list('original')} |`,
+    `| Parley app on Parley | ${parley.toFixed(0)} | ${list('parley')} |`,
+    '',
+    `Parley ÷ original: **${ratio.toFixed(2)}**.`,
+    TTM_END,
+  ].join('\n');
+}
+
+/** The time-to-media section of an existing document, if it has one. */
+export function timeToMediaSectionOf(document: string): string | undefined {
+  const begin = document.indexOf(TTM_BEGIN);
+  const end = document.indexOf(TTM_END);
+  return begin >= 0 && end > begin ? document.slice(begin, end + TTM_END.length) : undefined;
+}
+
+/** `document` with its time-to-media section replaced by `section`, or `section` added before the notes. */
+export function withTimeToMediaSection(document: string, section: string, notesMarker: string): string {
+  const begin = document.indexOf(TTM_BEGIN);
+  const end = document.indexOf(TTM_END);
+  if (begin >= 0 && end > begin) return document.slice(0, begin) + section + document.slice(end + TTM_END.length);
+  const notes = document.indexOf(notesMarker);
+  if (notes >= 0) return `${document.slice(0, notes)}${section}\n\n${document.slice(notes)}`;
+  return `${document.trimEnd()}\n\n${section}\n`;
+}
+
+// Run alone: measure, print, and write into BENCH_OUTPUT if set.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const children = new ChildSet();
+  const deadline = setTimeout(() => {
+    console.error('bench/time-to-media.ts: gave up after 10 minutes');
+    children.killAll();
+    process.exit(2);
+  }, 10 * 60_000);
+  deadline.unref();
+  try {
+    const result = await measureTimeToMedia(children, timeToMediaRunsFromEnv());
+    const section = renderTimeToMediaSection(result);
+    console.log(`\n${section}\n`);
+    const output = process.env['BENCH_OUTPUT'];
+    if (output !== undefined && output !== '') {
+      const { NOTES_MARKER } = await import('./report.js');
+      const previous = existsSync(output) ? readFileSync(output, 'utf8') : '';
+      writeFileSync(output, withTimeToMediaSection(previous, section, NOTES_MARKER));
+      console.log(`wrote ${output}`);
+    }
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : error);
+    process.exitCode = 1;
+  } finally {
+    children.killAll();
+  }
+}

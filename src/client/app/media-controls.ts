@@ -1,0 +1,225 @@
+/**
+ * The media controls beside the call: screen sharing, a settings panel (display name, camera
+ * and microphone) that opens at any time and never stands between a room link and the call, and
+ * the other person's media state on the remote tile (camera off, muted, audio only, sharing
+ * screen, their name). The choices are remembered in localStorage for the next call.
+ */
+import type { CallSnapshot } from '../call-snapshot.js';
+import type { PeerAdapter } from '../peer-adapter.js';
+import type { Notices } from './notices.js';
+
+/** The localStorage keys of the remembered choices. */
+const STORAGE = { name: 'parley.displayName', camera: 'parley.camera', microphone: 'parley.microphone' } as const;
+
+/** Statuses in which the other person is there to be described. */
+const WITH_PEER: ReadonlySet<string> = new Set(['connected', 'reconnecting']);
+
+/** The name this browser used last time; empty if none. */
+export function storedDisplayName(): string {
+  return readStorage(STORAGE.name) ?? '';
+}
+
+/** The camera and microphone chosen last time, for `getUserMedia` to prefer. */
+export function storedDevices(): { readonly camera?: string; readonly microphone?: string } {
+  const camera = readStorage(STORAGE.camera);
+  const microphone = readStorage(STORAGE.microphone);
+  return { ...(camera === undefined ? {} : { camera }), ...(microphone === undefined ? {} : { microphone }) };
+}
+
+/** The elements the controls live in (index.html). */
+export interface MediaControlsElements {
+  readonly call: HTMLElement;
+  readonly localVideo: HTMLVideoElement;
+  readonly shareScreen: HTMLButtonElement;
+  readonly settingsToggle: HTMLButtonElement;
+  readonly settings: HTMLElement;
+  readonly settingsClose: HTMLButtonElement;
+  readonly displayName: HTMLInputElement;
+  readonly cameraSelect: HTMLSelectElement;
+  readonly microphoneSelect: HTMLSelectElement;
+  readonly remoteInfo: HTMLElement;
+  readonly remoteName: HTMLElement;
+}
+
+/** Wires the screen share button, the settings panel and the remote media state to `adapter`. */
+export function bindMediaControls(
+  ui: MediaControlsElements,
+  adapter: PeerAdapter,
+  stream: MediaStream | undefined,
+  notices: Notices,
+): void {
+  const devices: MediaDevices | undefined = navigator.mediaDevices;
+  ui.displayName.value = storedDisplayName();
+
+  // Screen sharing replaces the camera's video, so it needs a camera in the call.
+  const canShare = typeof devices?.getDisplayMedia === 'function';
+  ui.shareScreen.hidden = !canShare;
+  ui.shareScreen.addEventListener('click', () => {
+    const sharing = adapter.getSnapshot().local.screen;
+    (sharing ? adapter.stopScreenShare() : adapter.startScreenShare()).catch((error: unknown) => {
+      // Cancelling the browser's picker is a NotAllowedError: nothing to say.
+      if (error instanceof DOMException && error.name === 'NotAllowedError') return;
+      notices.show('media', {
+        kind: 'media-error',
+        tone: 'warning',
+        text: `Could not share the screen: ${messageOf(error)}`,
+      });
+    });
+  });
+
+  const setSettingsOpen = (open: boolean) => {
+    ui.settings.hidden = !open;
+    ui.settingsToggle.setAttribute('aria-expanded', String(open));
+    if (open) void fillDevices();
+  };
+  ui.settingsToggle.addEventListener('click', () => setSettingsOpen(ui.settings.hasAttribute('hidden')));
+  ui.settingsClose.addEventListener('click', () => setSettingsOpen(false));
+  ui.settings.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape') setSettingsOpen(false);
+  });
+
+  ui.displayName.addEventListener('input', () => {
+    adapter.setDisplayName(ui.displayName.value);
+    writeStorage(STORAGE.name, ui.displayName.value.trim());
+  });
+
+  const currentDevice = (kind: 'audio' | 'video'): string | undefined =>
+    stream
+      ?.getTracks()
+      .find((track) => track.kind === kind && !isScreen(track))
+      ?.getSettings().deviceId;
+
+  /** Lists the devices; their labels are only there once the page may use them. */
+  const fillDevices = async () => {
+    if (devices?.enumerateDevices === undefined) return;
+    const all = await devices.enumerateDevices();
+    fillSelect(ui.cameraSelect, all, 'videoinput', currentDevice('video') ?? readStorage(STORAGE.camera), 'Camera');
+    fillSelect(
+      ui.microphoneSelect,
+      all,
+      'audioinput',
+      currentDevice('audio') ?? readStorage(STORAGE.microphone),
+      'Microphone',
+    );
+  };
+  devices?.addEventListener('devicechange', () => {
+    if (!ui.settings.hasAttribute('hidden')) void fillDevices();
+  });
+
+  const bindSelect = (select: HTMLSelectElement, key: string, kind: 'camera' | 'microphone') => {
+    select.addEventListener('change', () => {
+      const deviceId = select.value;
+      writeStorage(key, deviceId);
+      const switching = kind === 'camera' ? adapter.switchCamera(deviceId) : adapter.switchMicrophone(deviceId);
+      switching.catch((error: unknown) => {
+        notices.show('media', {
+          kind: 'media-error',
+          tone: 'warning',
+          text: `Could not switch the ${kind}: ${messageOf(error)}`,
+        });
+        void fillDevices();
+      });
+    });
+  };
+  bindSelect(ui.cameraSelect, STORAGE.camera, 'camera');
+  bindSelect(ui.microphoneSelect, STORAGE.microphone, 'microphone');
+
+  adapter.subscribe((call) => {
+    renderRemote(ui, call);
+    const { local } = call;
+    ui.shareScreen.disabled = !local.hasCamera || !IN_ROOM_OR_CALL.has(call.status);
+    setShareButton(ui.shareScreen, local.screen);
+    ui.call.classList.toggle('sharing-screen', local.screen);
+  });
+}
+
+/** Statuses in which sharing the screen makes sense. */
+const IN_ROOM_OR_CALL: ReadonlySet<string> = new Set(['waiting', 'connecting', 'connected', 'reconnecting']);
+
+function renderRemote(ui: MediaControlsElements, call: CallSnapshot): void {
+  const { remote } = call;
+  const shown = WITH_PEER.has(call.status);
+  const badges: [string, string, boolean][] = [
+    ['sharing-screen', 'sharing screen', remote.screen],
+    ['audio-only', 'audio only', !remote.hasCamera && !remote.screen],
+    ['camera-off', 'camera off', remote.hasCamera && !remote.video],
+    ['muted', 'muted', remote.hasMicrophone && !remote.audio],
+  ];
+  const kinds = shown ? badges.filter(([, , on]) => on).map(([kind]) => kind) : [];
+  ui.remoteInfo.hidden = !shown || (kinds.length === 0 && remote.name === '');
+  ui.remoteName.textContent = shown ? remote.name : '';
+  ui.remoteName.hidden = remote.name === '';
+  ui.remoteInfo.dataset['media'] = kinds.join(' ');
+  for (const [kind, text] of badges) {
+    let badge = ui.remoteInfo.querySelector<HTMLElement>(`[data-kind="${kind}"]`);
+    if (!kinds.includes(kind)) {
+      badge?.remove();
+      continue;
+    }
+    if (badge === null) {
+      badge = document.createElement('span');
+      badge.className = 'media-badge';
+      badge.dataset['kind'] = kind;
+      badge.textContent = text;
+      ui.remoteInfo.append(badge);
+    }
+  }
+  // A camera that is off sends black frames: show the placeholder instead.
+  ui.call.classList.toggle('remote-camera-off', shown && !remote.video && remote.hasCamera);
+}
+
+function setShareButton(button: HTMLButtonElement, sharing: boolean): void {
+  button.setAttribute('aria-pressed', String(sharing));
+  button.classList.toggle('active', sharing);
+  const label = button.querySelector('.label');
+  if (label !== null) label.textContent = sharing ? 'Stop sharing' : 'Share screen';
+  button.title = sharing ? 'Stop sharing your screen' : 'Share your screen';
+}
+
+function fillSelect(
+  select: HTMLSelectElement,
+  all: readonly MediaDeviceInfo[],
+  kind: MediaDeviceKind,
+  current: string | undefined,
+  noun: string,
+): void {
+  const found = all.filter((device) => device.kind === kind && device.deviceId !== '');
+  select.replaceChildren(
+    ...found.map((device, index) => {
+      const option = document.createElement('option');
+      option.value = device.deviceId;
+      // Labels are empty until the user allowed the device.
+      option.textContent = device.label === '' ? `${noun} ${index + 1}` : device.label;
+      option.selected = device.deviceId === current;
+      return option;
+    }),
+  );
+  select.disabled = found.length < 2;
+}
+
+function isScreen(track: MediaStreamTrack): boolean {
+  const settings = track.getSettings() as MediaTrackSettings & { displaySurface?: string };
+  return settings.displaySurface !== undefined;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function readStorage(key: string): string | undefined {
+  try {
+    const value = localStorage.getItem(key);
+    return value === null || value === '' ? undefined : value;
+  } catch {
+    return undefined; // storage disabled (private mode, a sandboxed frame)
+  }
+}
+
+function writeStorage(key: string, value: string): void {
+  try {
+    if (value === '') localStorage.removeItem(key);
+    else localStorage.setItem(key, value);
+  } catch {
+    // storage disabled: the choice holds for this page only
+  }
+}
