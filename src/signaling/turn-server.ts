@@ -26,6 +26,11 @@ export interface TurnServerOptions {
   readonly ip?: string;
   /** Relay ports (`min-port`/`max-port`); a small random range by default. */
   readonly relayPorts?: { readonly min: number; readonly max: number };
+  /**
+   * Relay to loopback peers. Default: only when `ip` is loopback (both browsers of a call on one
+   * machine relay to 127.0.0.1); a server others can reach must never.
+   */
+  readonly allowLoopbackPeers?: boolean;
   /** The coturn binary. */
   readonly command?: string;
   /** Receives coturn's log, line by line. */
@@ -100,8 +105,10 @@ export function coturnConfig(settings: {
   readonly realm: string;
   readonly relayPorts: { readonly min: number; readonly max: number };
   readonly workDir: string;
+  /** Relay to loopback peers; default: only when the server itself listens on loopback. */
+  readonly allowLoopbackPeers?: boolean;
 }): string {
-  const loopbackOnly = isLoopbackAddress(settings.ip);
+  const loopbackOnly = settings.allowLoopbackPeers ?? isLoopbackAddress(settings.ip);
   return [
     `listening-ip=${settings.ip}`,
     `relay-ip=${settings.ip}`,
@@ -196,7 +203,15 @@ export async function startTurnServer(options: TurnServerOptions = {}): Promise<
   const relayPorts = options.relayPorts ?? randomRelayRange();
   const workDir = mkdtempSync(join(tmpdir(), 'parley-turn-'));
   const configPath = join(workDir, 'turnserver.conf');
-  const config = coturnConfig({ ip, port, secret, realm, relayPorts, workDir });
+  const config = coturnConfig({
+    ip,
+    port,
+    secret,
+    realm,
+    relayPorts,
+    workDir,
+    allowLoopbackPeers: options.allowLoopbackPeers,
+  });
   writeFileSync(configPath, config, { mode: 0o600 });
 
   const child = spawn(options.command ?? 'turnserver', ['-c', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
