@@ -82,3 +82,12 @@ export function forkReporting<Report>(
     });
   return { child, next };
 }
+
+/** A non-negative number from the environment variable `name`, or `fallback` when it is unset. */
+export function envNumber(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number, got ${raw}`);
+  return value;
+}

@@ -22,7 +22,15 @@ import { closeSync, existsSync, openSync, readFileSync, readdirSync, statSync, w
 import { cpus, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { ChildSet, forkReporting, freePort, sleep, waitForExit, type ReportingChild } from './child-processes.js';
+import {
+  ChildSet,
+  forkReporting,
+  freePort,
+  envNumber,
+  type ReportingChild,
+  sleep,
+  waitForExit,
+} from './child-processes.js';
 import {
   FD_LIMIT_BEGIN,
   FD_LIMIT_END,
@@ -71,14 +79,6 @@ export interface FdLimitConfig {
   readonly relaysPerSecond: number;
   readonly measureSeconds: number;
   readonly probeConnections: number;
-}
-
-function envNumber(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number, got ${raw}`);
-  return value;
 }
 
 /** The configuration from BENCH_FD_* variables. */

@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { WebSocket } from 'ws';
-import { ChildSet, forkReporting, freePort, sleep, waitForExit } from './child-processes.js';
+import { ChildSet, forkReporting, freePort, envNumber, sleep, waitForExit } from './child-processes.js';
 import type { GeneratorReport, RelayResult, RelayWorkload } from './generator-protocol.js';
 import { NOTES_MARKER } from './report.js';
 
@@ -56,14 +56,6 @@ export interface InspectorCost {
   readonly date: string;
   readonly config: InspectorCostConfig;
   readonly rounds: readonly InspectorRound[];
-}
-
-function envNumber(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number, got ${raw}`);
-  return value;
 }
 
 /** The configuration from the environment. */

@@ -28,7 +28,7 @@ import type {
   RelayResult,
   RelayWorkload,
 } from './generator-protocol.js';
-import { ChildSet, forkReporting, freePort, sleep, waitForExit } from './child-processes.js';
+import { ChildSet, forkReporting, freePort, envNumber, sleep, waitForExit } from './child-processes.js';
 import { fdLimitConfigFromEnv, measureFullProcess } from './fd-limit.js';
 import {
   inspectorCostConfigFromEnv,
@@ -61,14 +61,6 @@ import {
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const generatorEntry = fileURLToPath(new URL('load-generator.ts', import.meta.url));
 const ALL_SERVERS: readonly ServerId[] = ['parley', 'socketio-uws', 'socketio-node'];
-
-function envNumber(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number, got ${raw}`);
-  return value;
-}
 
 const quick = process.env['BENCH_QUICK'] === '1';
 const config = {
