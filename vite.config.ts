@@ -5,7 +5,7 @@
  * `/`, the inspector at `/inspector/`.
  */
 import { fileURLToPath } from 'node:url';
-import { defineConfig, type Plugin } from 'vite';
+import { build, defineConfig, type Plugin, type Rollup } from 'vite';
 
 const path = (relative: string) => fileURLToPath(new URL(relative, import.meta.url));
 
@@ -33,14 +33,96 @@ function appAtRoot(): Plugin {
   };
 }
 
+/**
+ * The app's first chunk (src/client/app/main.ts) takes over the camera request and opens the
+ * connection, then imports the call page once the document is parsed. Vite fetches a dynamic import's chunks only
+ * when `import()` runs; a `modulepreload` for each of them in the page's head has the browser
+ * fetch and compile them meanwhile, beside the first chunk.
+ */
+function preloadCallPage(): Plugin {
+  return {
+    name: 'parley:preload-call-page',
+    enforce: 'post',
+    generateBundle(_options, bundle) {
+      const page = bundle['app/index.html'];
+      const entry = Object.values(bundle).find(
+        (output) =>
+          output.type === 'chunk' && output.isEntry && output.facadeModuleId === path('./src/client/app/index.html'),
+      );
+      if (page?.type !== 'asset' || entry?.type !== 'chunk') return;
+      const preload = new Set<string>();
+      const visit = (fileName: string) => {
+        const chunk = bundle[fileName];
+        if (chunk?.type !== 'chunk' || fileName === entry.fileName || preload.has(fileName)) return;
+        preload.add(fileName);
+        chunk.imports.forEach(visit);
+      };
+      entry.dynamicImports.forEach(visit);
+      const html = String(page.source);
+      const links = [...preload]
+        .filter((fileName) => !html.includes(`/${fileName}"`))
+        .map((fileName) => `<link rel="modulepreload" crossorigin href="/${fileName}">`);
+      const script = /<script\b[^>]*\btype="module"[^>]*><\/script>/.exec(html);
+      if (script === null) this.error('the app page has no module script to preload beside');
+      const at = script.index + script[0].length;
+      page.source = `${html.slice(0, at)}\n    ${links.join('\n    ')}${html.slice(at)}`;
+    },
+  };
+}
+
+/**
+ * Puts src/client/app/early-media-inline.ts, built into one small script, at the top of the app
+ * page's head as an inline script: the page asks for the camera while it is still being parsed,
+ * before any script file has arrived (early-media.ts says why). `parley serve` allows it by its
+ * hash in the page's Content-Security-Policy (src/signaling/static-files.ts).
+ */
+function inlineEarlyMedia(): Plugin {
+  return {
+    name: 'parley:inline-early-media',
+    transformIndexHtml: {
+      order: 'post',
+      async handler(html, { filename }) {
+        if (filename !== path('./src/client/app/index.html')) return undefined;
+        // Built each time the page is (once per build; per page load in development, so edits show).
+        const script = await buildInlineScript(path('./src/client/app/early-media-inline.ts'));
+        // Right after the charset, which must come first, and before anything that loads.
+        const charset = /<meta charset="utf-8" \/>\n/.exec(html);
+        if (charset === null) throw new Error('the app page has no <meta charset="utf-8" /> line');
+        const at = charset.index + charset[0].length;
+        return `${html.slice(0, at)}    <script>${script}</script>\n${html.slice(at)}`;
+      },
+    },
+  };
+}
+
+/** `entry` bundled into one minified classic script (an IIFE), for inlining. */
+async function buildInlineScript(entry: string): Promise<string> {
+  const result = await build({
+    configFile: false,
+    logLevel: 'warn',
+    build: {
+      write: false,
+      target: ['chrome111', 'firefox115', 'safari16'],
+      lib: { entry, formats: ['iife'], name: 'parleyEarlyMedia', fileName: 'early-media' },
+    },
+  });
+  const outputs = (Array.isArray(result) ? result : [result]) as Rollup.RollupOutput[];
+  const chunk = outputs.flatMap((output) => output.output).find((file) => file.type === 'chunk');
+  if (chunk?.type !== 'chunk') throw new Error(`building ${entry} gave no script`);
+  return chunk.code.trim();
+}
+
 export default defineConfig({
   root: path('./src/client'),
-  plugins: [appAtRoot()],
+  plugins: [inlineEarlyMedia(), preloadCallPage(), appAtRoot()],
   build: {
     outDir: path('./dist/web'),
     emptyOutDir: true,
     target: ['chrome111', 'firefox115', 'safari16'],
     sourcemap: true,
+    // No modulepreload polyfill: it would be one more request that the app's first chunk waits for,
+    // and the browsers without modulepreload (Safari 16) only fetch the call page a little later.
+    modulePreload: { polyfill: false },
     rollupOptions: {
       input: { app: path('./src/client/app/index.html'), inspector: path('./src/client/inspector/index.html') },
       // Function names survive minification: the inspector shows machine definitions, and XState's

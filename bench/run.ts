@@ -16,6 +16,11 @@
  * BENCH_INSPECTOR=1 runs it in quick mode too. Then bench/time-to-media.ts times a call in Chromium,
  * Parley's app against the original example on its Python server (BENCH_TTM_RUNS there;
  * BENCH_TTM=0 skips it and keeps the section the file had, BENCH_TTM=1 runs it in quick mode too).
+ * Then bench/recovery-churn.ts measures delivery under churn with connection state recovery on
+ * and off (BENCH_CHURN_* variables there; BENCH_CHURN=0 skips it and keeps the section the file
+ * had, BENCH_CHURN=1 runs it in quick mode too, with fewer clients for less time).
+ * BENCH_CROSS_NODE=1 also measures relay across two nodes through Redis (bench/cross-node-relay.ts,
+ * BENCH_XNODE_* variables there) and writes its section into docs/scaling.md (quick mode: prints it).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -46,6 +51,14 @@ import {
   withTimeToMediaSection,
 } from './time-to-media.js';
 import { readOpenFileLimit, readProcessRssBytes } from './proc-stats.js';
+import { runCrossNodeBench } from './cross-node-relay.js';
+import {
+  churnConfigFromEnv,
+  churnSectionOf,
+  measureRecoveryChurn,
+  renderChurnSection,
+  withChurnSection,
+} from './recovery-churn.js';
 import {
   NOTES_MARKER,
   renderReport,
@@ -81,8 +94,10 @@ const outputPath = process.env['BENCH_OUTPUT'] ?? (quick ? undefined : `${repoRo
 const runFdLimit = process.env['BENCH_FD_LIMIT'] === undefined ? !quick : process.env['BENCH_FD_LIMIT'] === '1';
 const runInspectorCost = process.env['BENCH_INSPECTOR'] === undefined ? !quick : process.env['BENCH_INSPECTOR'] === '1';
 const runTimeToMedia = process.env['BENCH_TTM'] === undefined ? !quick : process.env['BENCH_TTM'] === '1';
-/** Everything stops by this time, whatever hangs. */
-const BENCH_DEADLINE_MILLIS = 15 * 60_000;
+const runCrossNode = process.env['BENCH_CROSS_NODE'] === '1';
+const runChurn = process.env['BENCH_CHURN'] === undefined ? !quick : process.env['BENCH_CHURN'] === '1';
+/** Everything stops by this time, whatever hangs (the churn section takes about 2 minutes of it). */
+const BENCH_DEADLINE_MILLIS = 20 * 60_000;
 const SERVER_START_TIMEOUT_MILLIS = 15_000;
 const SETTLE_MILLIS = 1000;
 const HEAP_READING_TIMEOUT_MILLIS = 5000;
@@ -341,15 +356,29 @@ async function measureTimeToMediaSection(): Promise<string | undefined> {
   }
 }
 
+/** bench/recovery-churn.ts; a failure there is reported in its section's place and loses nothing else. */
+async function measureChurnSection(): Promise<string | undefined> {
+  try {
+    const section = renderChurnSection(await measureRecoveryChurn(children, churnConfigFromEnv(quick)));
+    console.log(`\n${section}\n`);
+    return section;
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
+    process.exitCode = 1;
+    return undefined;
+  }
+}
+
 /**
- * Writes the generated part, then the inspector and time-to-media sections (this run's, else the
- * ones the file had), then the hand-written notes the file had.
+ * Writes the generated part, then the inspector, time-to-media and churn sections (this run's,
+ * else the ones the file had), then the hand-written notes the file had.
  */
 function writeReport(
   path: string,
   generated: string,
   inspectorSection: string | undefined,
   timeToMediaSection: string | undefined,
+  churnSection: string | undefined,
 ): void {
   const previous = existsSync(path) ? readFileSync(path, 'utf8') : '';
   const markerAt = previous.indexOf(NOTES_MARKER);
@@ -359,6 +388,8 @@ function writeReport(
   if (section !== undefined) document = withInspectorSection(document, section, NOTES_MARKER);
   const timeToMedia = timeToMediaSection ?? timeToMediaSectionOf(previous);
   if (timeToMedia !== undefined) document = withTimeToMediaSection(document, timeToMedia, NOTES_MARKER);
+  const churn = churnSection ?? churnSectionOf(previous);
+  if (churn !== undefined) document = withChurnSection(document, churn, NOTES_MARKER);
   writeFileSync(path, document);
 }
 
@@ -400,6 +431,14 @@ async function main(): Promise<void> {
   const fdLimit = runFdLimit ? await measureFdLimit() : undefined;
   const inspectorSection = runInspectorCost ? await measureInspectorSection() : undefined;
   const timeToMediaSection = runTimeToMedia ? await measureTimeToMediaSection() : undefined;
+  if (runCrossNode) {
+    // bench/cross-node-relay.ts; its section lives in docs/scaling.md. A failure loses nothing else.
+    await runCrossNodeBench(children, quick ? undefined : `${repoRoot}docs/scaling.md`).catch((error: unknown) => {
+      console.error(error instanceof Error ? error.message : String(error));
+      process.exitCode = 1;
+    });
+  }
+  const churnSection = runChurn ? await measureChurnSection() : undefined;
   const context = {
     date: new Date().toISOString(),
     command: 'npm run bench',
@@ -428,7 +467,7 @@ async function main(): Promise<void> {
   const ratios = renderRatioTable(summaries);
   if (ratios !== undefined) console.log(`${ratios}\n`);
   if (outputPath !== undefined) {
-    writeReport(outputPath, markdown, inspectorSection, timeToMediaSection);
+    writeReport(outputPath, markdown, inspectorSection, timeToMediaSection, churnSection);
     console.log(`wrote ${outputPath}`);
   }
 }

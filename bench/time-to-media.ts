@@ -8,7 +8,10 @@
  * The Python server needs Debian's python3-socketio and python3-aiohttp; run as root, the bench
  * installs them with apt-get when they are missing.
  *
- * Environment: BENCH_TTM_RUNS [9] runs of each; BENCH_TTM=0 skips it in `npm run bench`.
+ * Environment: BENCH_TTM_RUNS [9] runs of each; BENCH_TTM=0 skips it in `npm run bench`;
+ * BENCH_TTM_TRACE=1 also prints when each step of the call happened in each setup (median over
+ * the runs): scripts loaded, getUserMedia, signaling messages, descriptions, candidates, ICE,
+ * first frame. Tracing wraps browser APIs in the pages, so its runs are a little slower.
  * Alone: `node --import tsx bench/time-to-media.ts` prints the section (and writes it into
  * BENCH_OUTPUT if set).
  */
@@ -78,7 +81,7 @@ function requirePythonServer(): void {
 }
 
 /** Starts a server process and waits for its /healthz. */
-async function startServer(
+export async function startServer(
   children: ChildSet,
   command: string,
   args: string[],
@@ -107,33 +110,159 @@ async function startServer(
 }
 
 /**
- * Recorded in every page before its scripts: the wall-clock time the remote video first fires
- * `playing` (the local preview is a muted video and is not counted).
+ * Run in every page before its scripts: says on the console, once, the wall-clock time the remote
+ * video first fires `playing` (the local preview is a muted video and is not counted). The bench
+ * listens to the console rather than polling the page, so that nothing it runs in the page
+ * (Playwright's injected script is compiled on a page's first `evaluate`, 15 to 70 ms of its main
+ * thread here) lands in the middle of the call being timed.
  */
 const RECORD_REMOTE_PLAYING = `
   document.addEventListener('playing', (event) => {
     const video = event.target;
     if (!(video instanceof HTMLVideoElement) || video.muted && video.id !== 'remoteStream') return;
-    if (video.id === 'remoteStream' || video.dataset.testid === 'remote-video') window.__remotePlayingAt ??= Date.now();
+    if (video.id !== 'remoteStream' && video.dataset.testid !== 'remote-video') return;
+    if (window.__remotePlayingAt !== undefined) return;
+    window.__remotePlayingAt = performance.timeOrigin + performance.now();
+    console.debug('ttm:remote-playing ' + window.__remotePlayingAt);
   }, true);
 `;
 
-async function remotePlayingAt(page: Page): Promise<number> {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    const at = await page.evaluate(() => (window as { __remotePlayingAt?: number }).__remotePlayingAt);
-    if (at !== undefined) return at;
-    await sleep(20);
-  }
-  throw new Error(`no remote video played in ${page.url()}`);
+/**
+ * With BENCH_TTM_TRACE=1, also recorded in every page: when each step of the call happened
+ * (wall-clock milliseconds), found by wrapping the browser APIs both pages use (getUserMedia,
+ * WebSocket, XMLHttpRequest, RTCPeerConnection) and by the page's resource timings. Signaling
+ * messages are named by their Socket.IO event (`ws<` received, `ws>` sent; `xhr<` for polling).
+ */
+const RECORD_TRACE = `
+  (() => {
+    const trace = (window.__ttmTrace = []);
+    const mark = (what) => trace.push([performance.timeOrigin + performance.now(), what]);
+    const eventName = (text) => {
+      if (typeof text !== 'string') return 'binary';
+      const match = /^4?2\\d*\\["([^"]+)"(?:,\\{"type":"([a-z]+)")?/.exec(text);
+      if (match) return match[2] ? match[1] + ':' + match[2] : match[1];
+      return 'eio' + text.slice(0, 2);
+    };
+    if (window.MediaDevices) {
+      const gum = MediaDevices.prototype.getUserMedia;
+      MediaDevices.prototype.getUserMedia = function (...args) {
+        mark('getUserMedia');
+        return gum.apply(this, args).then((stream) => (mark('getUserMedia done'), stream));
+      };
+    }
+    const NativeWebSocket = window.WebSocket;
+    window.WebSocket = class extends NativeWebSocket {
+      constructor(...args) {
+        super(...args);
+        mark('ws new');
+        this.addEventListener('open', () => mark('ws open'));
+        this.addEventListener('message', (event) => mark('ws< ' + eventName(event.data)));
+      }
+      send(data) {
+        mark('ws> ' + eventName(data));
+        return super.send(data);
+      }
+    };
+    const open = XMLHttpRequest.prototype.open;
+    XMLHttpRequest.prototype.open = function (method, url, ...rest) {
+      mark('xhr ' + method);
+      this.addEventListener('load', () => {
+        for (const part of String(this.responseText).split('\\x1e')) mark('xhr< ' + eventName(part));
+      });
+      return open.call(this, method, url, ...rest);
+    };
+    const NativePC = window.RTCPeerConnection;
+    const wrap = (name) => {
+      const native = NativePC.prototype[name];
+      NativePC.prototype[name] = function (...args) {
+        const label = name === 'setLocalDescription' || name === 'setRemoteDescription'
+          ? name + (args[0]?.type ? ' ' + args[0].type : '')
+          : name;
+        mark(label);
+        const result = native.apply(this, args);
+        return result instanceof Promise ? result.then((value) => (mark(label + ' done'), value)) : result;
+      };
+    };
+    for (const name of ['createOffer', 'createAnswer', 'setLocalDescription', 'setRemoteDescription', 'addIceCandidate']) wrap(name);
+    window.RTCPeerConnection = class extends NativePC {
+      constructor(...args) {
+        super(...args);
+        mark('pc new');
+        this.addEventListener('icecandidate', (event) => mark(event.candidate ? 'local candidate' : 'local candidates end'));
+        this.addEventListener('iceconnectionstatechange', () => mark('ice ' + this.iceConnectionState));
+        this.addEventListener('connectionstatechange', () => mark('pc ' + this.connectionState));
+        this.addEventListener('track', (event) => mark('track ' + event.track.kind));
+      }
+    };
+    for (const type of ['loadedmetadata', 'loadeddata', 'playing']) {
+      document.addEventListener(type, (event) => {
+        const video = event.target;
+        if (video instanceof HTMLVideoElement) mark((video.muted && video.id !== 'remoteStream' ? 'local ' : 'remote ') + type);
+      }, true);
+    }
+    document.addEventListener('DOMContentLoaded', () => mark('DOMContentLoaded'));
+  })();
+`;
+
+/** One page's trace: [wall-clock ms, step] in the order they happened. */
+export type Trace = readonly (readonly [number, string])[];
+
+async function traceOf(page: Page): Promise<Trace> {
+  return page.evaluate(() => {
+    const steps = [...((window as { __ttmTrace?: [number, string][] }).__ttmTrace ?? [])];
+    // No helper functions in here: tsx names them with a `__name` call the page does not have.
+    const origin = performance.timeOrigin;
+    const [page] = performance.getEntriesByType('navigation') as PerformanceNavigationTiming[];
+    if (page !== undefined) {
+      steps.push([origin + page.responseStart, 'page response'], [origin + page.responseEnd, 'page loaded']);
+      steps.push([origin + page.domInteractive, 'page parsed']);
+    }
+    for (const entry of performance.getEntriesByType('resource') as PerformanceResourceTiming[]) {
+      const name = (new URL(entry.name).pathname.split('/').pop() ?? entry.name).replace(/-[\w-]{8}\./, '.');
+      if (entry.initiatorType !== 'script' && entry.initiatorType !== 'link' && entry.initiatorType !== 'other')
+        continue;
+      steps.push([origin + entry.startTime, `fetch ${name}`], [origin + entry.responseEnd, `loaded ${name}`]);
+    }
+    return steps.sort((a, b) => a[0] - b[0]);
+  });
+}
+
+/** The wall-clock time `page`'s remote video started playing, as RECORD_REMOTE_PLAYING reports it. */
+function remotePlayingAt(page: Page): Promise<number> {
+  const played = new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no remote video played in ${page.url()}`)), 30_000);
+    page.on('console', (message) => {
+      const match = /^ttm:remote-playing ([\d.]+)$/.exec(message.text());
+      if (match === null) return;
+      clearTimeout(timer);
+      resolve(Number(match[1]));
+    });
+  });
+  // Awaited later, once the second tab is open; a timeout before then is reported there.
+  played.catch(() => {});
+  return played;
+}
+
+/** One call's time to media, and with tracing each tab's steps, in ms from the second tab's navigation start. */
+export interface MeasuredCall {
+  readonly millis: number;
+  readonly traces?: { readonly first: Trace; readonly second: Trace };
 }
 
 /** One call: the first tab joins and waits, then the second tab is opened and timed. */
-async function measureOnce(browser: Browser, setup: TimeToMediaSetup, url: string): Promise<number> {
+export async function measureOnce(
+  browser: Browser,
+  setup: TimeToMediaSetup,
+  url: string,
+  trace: boolean,
+): Promise<MeasuredCall> {
   const context: BrowserContext = await browser.newContext();
   try {
     await context.addInitScript(RECORD_REMOTE_PLAYING);
+    if (trace) await context.addInitScript(RECORD_TRACE);
+    if (trace) context.on('weberror', (error) => console.error(`page error: ${error.error().message}`));
     const first = await context.newPage();
+    const firstPlayed = remotePlayingAt(first);
     await first.goto(url);
     // The first tab is in the room: Parley's app says so, the example's socket is connected.
     await first.waitForFunction(
@@ -146,10 +275,19 @@ async function measureOnce(browser: Browser, setup: TimeToMediaSetup, url: strin
     );
     await sleep(300);
     const second = await context.newPage();
+    const secondPlayed = remotePlayingAt(second);
     await second.goto(url);
+    const played = Math.max(await firstPlayed, await secondPlayed);
     const navigationStart = await second.evaluate(() => performance.timeOrigin);
-    const played = Math.max(await remotePlayingAt(first), await remotePlayingAt(second));
-    return played - navigationStart;
+    if (!trace) return { millis: played - navigationStart };
+    // A moment for the steps that follow `playing` (the last candidates, `connected`).
+    await sleep(200);
+    const relative = async (page: Page): Promise<Trace> =>
+      (await traceOf(page)).map(([at, step]) => [at - navigationStart, step] as const);
+    return {
+      millis: played - navigationStart,
+      traces: { first: await relative(first), second: await relative(second) },
+    };
   } finally {
     await context.close();
     // Both peers leave the room before the next run.
@@ -157,8 +295,46 @@ async function measureOnce(browser: Browser, setup: TimeToMediaSetup, url: strin
   }
 }
 
+/**
+ * The median time of each step over the traced calls of one setup, in the order they happen
+ * (a step that happens more than once in a call, like `local candidate`, is counted by its first
+ * time and how many times it happened).
+ */
+export function traceSummary(traces: readonly { readonly first: Trace; readonly second: Trace }[]): string {
+  const rows = new Map<string, { at: number[]; count: number[] }>();
+  for (const call of traces) {
+    for (const tab of ['first', 'second'] as const) {
+      const seen = new Map<string, { at: number; count: number }>();
+      for (const [at, step] of call[tab]) {
+        const previous = seen.get(step);
+        if (previous === undefined) seen.set(step, { at, count: 1 });
+        else previous.count++;
+      }
+      for (const [step, { at, count }] of seen) {
+        const key = `${tab === 'first' ? 'A' : 'B'} ${step}`;
+        const row = rows.get(key) ?? { at: [], count: [] };
+        row.at.push(at);
+        row.count.push(count);
+        rows.set(key, row);
+      }
+    }
+  }
+  return [...rows]
+    .map(([key, row]) => ({ key, at: median(row.at), count: median(row.count), calls: row.at.length }))
+    .sort((a, b) => a.at - b.at)
+    .map(
+      ({ key, at, count, calls }) =>
+        `${at.toFixed(0).padStart(6)} ms  ${key}${count > 1 ? ` ×${count}` : ''}${calls < traces.length ? ` (in ${calls} of ${traces.length})` : ''}`,
+    )
+    .join('\n');
+}
+
 /** Measures both setups, interleaved (the order alternates each run). */
-export async function measureTimeToMedia(children: ChildSet, runsPerSetup: number): Promise<TimeToMediaResult> {
+export async function measureTimeToMedia(
+  children: ChildSet,
+  runsPerSetup: number,
+  tracing = process.env['BENCH_TTM_TRACE'] === '1',
+): Promise<TimeToMediaResult> {
   requirePythonServer();
   const parent = await mkdtemp(join(tmpdir(), 'parley-ttm-'));
   const webDir = join(parent, 'web');
@@ -205,14 +381,22 @@ export async function measureTimeToMedia(children: ChildSet, runsPerSetup: numbe
     };
     browser = await launchChromium();
     // One warm-up call each (the first call in a fresh browser pays for its start-up).
-    for (const setup of ['parley', 'original'] as const) await measureOnce(browser, setup, urls[setup]);
+    for (const setup of ['parley', 'original'] as const) await measureOnce(browser, setup, urls[setup], false);
     const runs: TimeToMediaRun[] = [];
+    const traces: Record<TimeToMediaSetup, NonNullable<MeasuredCall['traces']>[]> = { original: [], parley: [] };
     for (let run = 0; run < runsPerSetup; run++) {
       const order: TimeToMediaSetup[] = run % 2 === 0 ? ['original', 'parley'] : ['parley', 'original'];
       for (const setup of order) {
-        const millis = await measureOnce(browser, setup, urls[setup]);
+        const { millis, traces: trace } = await measureOnce(browser, setup, urls[setup], tracing);
         runs.push({ setup, millis });
+        if (trace !== undefined) traces[setup].push(trace);
         console.log(`time to media, run ${run + 1} ${setup}: ${millis.toFixed(0)} ms`);
+      }
+    }
+    if (tracing) {
+      for (const setup of ['original', 'parley'] as const) {
+        console.log(`\nsteps of ${setup} (median ms from tab B's navigation start; A waited in the room):`);
+        console.log(traceSummary(traces[setup]));
       }
     }
     return { date: new Date().toISOString(), runs, chromium: browser.version() };
@@ -229,17 +413,29 @@ function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
-/** The medians of each setup and Parley's ÷ the original's. */
-export function timeToMediaMedians(result: TimeToMediaResult): { original: number; parley: number; ratio: number } {
-  const of = (setup: TimeToMediaSetup) => median(result.runs.filter((r) => r.setup === setup).map((r) => r.millis));
-  const original = of('original');
-  const parley = of('parley');
-  return { original, parley, ratio: parley / original };
+/**
+ * The medians of each setup, Parley's ÷ the original's, and the median of the per-run ratios (the
+ * n-th Parley call ÷ the n-th original call, measured back to back), which a load that drifts
+ * across the whole measurement moves less.
+ */
+export function timeToMediaMedians(result: TimeToMediaResult): {
+  original: number;
+  parley: number;
+  ratio: number;
+  pairedRatio: number;
+} {
+  const runs = (setup: TimeToMediaSetup) => result.runs.filter((r) => r.setup === setup).map((r) => r.millis);
+  const originals = runs('original');
+  const parleys = runs('parley');
+  const original = median(originals);
+  const parley = median(parleys);
+  const pairs = parleys.slice(0, originals.length).map((millis, run) => millis / (originals[run] ?? millis));
+  return { original, parley, ratio: parley / original, pairedRatio: median(pairs) };
 }
 
 /** The markdown section for docs/performance.md. */
 export function renderTimeToMediaSection(result: TimeToMediaResult): string {
-  const { original, parley, ratio } = timeToMediaMedians(result);
+  const { original, parley, ratio, pairedRatio } = timeToMediaMedians(result);
   const list = (setup: TimeToMediaSetup) =>
     result.runs
       .filter((r) => r.setup === setup)
@@ -254,7 +450,8 @@ export function renderTimeToMediaSection(result: TimeToMediaResult): string {
     '- From the second tab’s navigation start until both tabs’ remote videos fire `playing`; the first',
     '  tab is already in the room. Two tabs of one headless Chromium with fake camera and microphone,',
     '  on loopback; each call in a fresh browser context, the two setups alternating run after run,',
-    '  after one warm-up call each.',
+    '  after one warm-up call each. Each page reports `playing` on its console; the bench runs',
+    '  nothing in the pages while a call is timed.',
     '- **Original**: the original example’s page (test/fixtures/original-example, unchanged but for its',
     '  signaling URL) on its server, python-socketio 5 on aiohttp (`server.py` there;',
     '  `apt-get install python3-socketio python3-aiohttp`).',
@@ -265,7 +462,8 @@ export function renderTimeToMediaSection(result: TimeToMediaResult): string {
     `| Original page on python-socketio | ${original.toFixed(0)} | ${list('original')} |`,
     `| Parley app on Parley | ${parley.toFixed(0)} | ${list('parley')} |`,
     '',
-    `Parley ÷ original: **${ratio.toFixed(2)}**.`,
+    `Parley ÷ original: **${ratio.toFixed(2)}** (median of the per-run ratios, each Parley call ÷ the original call`,
+    `measured next to it: ${pairedRatio.toFixed(2)}).`,
     TTM_END,
   ].join('\n');
 }

@@ -24,7 +24,13 @@ let context: BrowserContext | undefined;
 
 beforeAll(async () => {
   app = await buildApp();
-  parley = await startTestServer({ staticDir: app.dir, allowedOrigins: '*' });
+  parley = await startTestServer({
+    staticDir: app.dir,
+    allowedOrigins: '*',
+    // A closed tab looks like a dropped one: its seat is held for the recovery window. A short
+    // one, so that each test starts with the example's single room empty again.
+    engine: { connectionStateRecovery: { maxDisconnectionDuration: 2_000 } },
+  });
   site = await serveDirectory(
     exampleDir,
     (path, body) => (path === '/main.js' ? String(body).replace("'http://localhost:9999'", `'${parley.url}'`) : body),

@@ -7,9 +7,10 @@
  *   once the relay is back (SIGCONT) media flows again on the same peer connection with fresh
  *   ICE credentials.
  * - Signaling lost: `context.setOffline(true)` in Chromium closes the tab's WebSocket at once, so
- *   the page says it is reconnecting to the server, the server tells the other tab the peer left
- *   (which ends that call), and when the network is back the signaling reconnects and the call is
- *   set up again from scratch.
+ *   the page says it is reconnecting to the server. The server holds the tab's seat (connection
+ *   state recovery) and tells the other tab nothing; when the network is back the signaling
+ *   recovers its session and the call goes on as it was: the same peer connections, no new
+ *   negotiation. (A restart of the server itself: test/app-restart.e2e.test.ts.)
  * - Media path lost for good: the same cut, but the relay never comes back. After its ICE
  *   restarts run out the tab gives the call up: `failed`, with a notice saying why and what to do.
  */
@@ -125,7 +126,7 @@ describe('recovery', () => {
     }
   }, 180_000);
 
-  it('says the server connection is lost while a tab is offline, and the call comes back when it is online', async () => {
+  it('says the server connection is lost while a tab is offline, and the call goes on when it is online', async () => {
     const offline = await browser.newContext();
     const other = await browser.newContext();
     try {
@@ -133,16 +134,26 @@ describe('recovery', () => {
       const peer = await openApp(other, `${parley.url}/?room=signaling-loss`);
       for (const p of [page, peer]) await waitForStatus(p, 'connected', 45_000);
       await expectRemoteVideoFlowing(peer);
+      const ufrags = await Promise.all([page, peer].map(localIceUfrag));
 
       await offline.setOffline(true);
       await expect.poll(() => noticeKinds(page), { timeout: 30_000 }).toContain('signaling-lost');
-      await waitForStatus(peer, 'waiting', 30_000);
-      await expect.poll(() => noticeKinds(peer)).toContain('peer-left');
+      // The seat is held: the other tab is told nothing, and its call goes on.
+      await expect.poll(() => parley.signaling.rooms.view('signaling-loss')?.held, { timeout: 30_000 }).toBe(true);
+      expect(await callStatusOf(peer)).toBe('connected');
+      expect(await noticeKinds(peer)).not.toContain('peer-left');
 
       await offline.setOffline(false);
-      for (const p of [page, peer]) await waitForStatus(p, 'connected', 60_000);
-      for (const p of [page, peer]) await expectRemoteVideoFlowing(p);
-      await expect.poll(() => noticeKinds(page)).not.toContain('signaling-lost');
+      await expect.poll(() => noticeKinds(page), { timeout: 60_000 }).not.toContain('signaling-lost');
+      await expect.poll(() => parley.signaling.rooms.view('signaling-loss')?.held, { timeout: 30_000 }).toBe(false);
+      for (const p of [page, peer]) {
+        await waitForStatus(p, 'connected', 30_000);
+        await expectRemoteVideoFlowing(p);
+        // The same call: one peer connection each, with the ICE credentials it had.
+        expect(await p.evaluate(() => (window as unknown as { __parleyPcs: unknown[] }).__parleyPcs.length)).toBe(1);
+      }
+      expect(await Promise.all([page, peer].map(localIceUfrag))).toEqual(ufrags);
+      expect(await noticeKinds(peer)).not.toContain('peer-left');
     } finally {
       await offline.close();
       await other.close();

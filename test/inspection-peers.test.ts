@@ -48,8 +48,8 @@ describe('peers publishing their machines', () => {
   it('are told to publish right after role, and their events come out rewritten and tagged with their room', async () => {
     const { server, viewer } = await setUp();
     const a = await peer(server.url, { room: 'tagged' });
-    await a.next('inspector');
-    expect(a.received.map((r) => r.event)).toEqual(['connect', 'role', 'inspector', 'ice-servers']);
+    await a.next('resume-token');
+    expect(a.received.map((r) => r.event)).toEqual(['connect', 'role', 'inspector', 'ice-servers', 'resume-token']);
     expect(a.all('inspector')[0].args).toEqual([{ enabled: true }]);
 
     a.socket.emit('inspect', [

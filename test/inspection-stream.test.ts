@@ -216,7 +216,7 @@ describe('without --inspect', () => {
     const error = await a.next('error');
     expect(error.args[0]).toMatchObject({ code: 'unknown-event' });
     expect(a.all('inspector')).toEqual([]);
-    expect(a.received.map((r) => r.event)).toEqual(['connect', 'role', 'ice-servers', 'error']);
+    expect(a.received.map((r) => r.event)).toEqual(['connect', 'role', 'ice-servers', 'resume-token', 'error']);
   });
 
   it('serves the web app as before for every other path', async () => {

@@ -110,6 +110,8 @@ describe('the npm package', () => {
         'dist/signaling/index.d.ts',
         'dist/signaling/cli.js',
         'dist/react/index.d.ts',
+        'dist/testing/index.js',
+        'dist/testing/index.d.ts',
         'dist/web/index.html',
         'dist/web/inspector/index.html',
       ]),
@@ -147,6 +149,16 @@ describe('the npm package', () => {
     expect(await node(loaded)).toBe('uws loaded: false');
     // The check can fail: the server entry does load uWebSockets.js.
     expect(await node(uwsLoadedAfter(`await import('parley/server');`))).toBe('uws loaded: true');
+  });
+
+  it('loads parley/testing in plain Node and generates model paths without a DOM or uWebSockets.js', async () => {
+    const loaded = uwsLoadedAfter(`
+      const testing = await import('parley/testing');
+      const paths = testing.peerModelPaths({ events: ['user.join', 'user.hangUp', 'remote.join', 'remote.leave'] });
+      if (paths.length === 0) throw new Error('no paths');
+      if (typeof testing.runPeerModelPath !== 'function') throw new Error('no runner');
+    `);
+    expect(await node(loaded)).toBe('uws loaded: false');
   });
 
   it('starts and stops a server from parley/server on port 0, serving the packaged web app', async () => {

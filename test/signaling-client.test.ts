@@ -1,10 +1,12 @@
 /**
  * The browser's signaling connection (src/client/signaling-client.ts) against a real Parley:
  * WebSocket first (no long-polling handshake and upgrade), and with `preconnect` the connection
- * is open before the first join, which then only sends the room.
+ * is open before the first join, which then only sends the room. The socket keeps its resume
+ * token and presents it on reconnection; a `role` that resumes the call is not a new join.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectSignaling } from '../src/client/signaling-client.js';
+import { bindSignaling, connectSignaling, keepResumeToken } from '../src/client/signaling-client.js';
+import type { PeerEvent } from '../src/machines/peer-machine.js';
 import { startTestServer } from './helpers/parley.js';
 import type { RunningParleyServer } from '../src/signaling/parley-server.js';
 
@@ -49,6 +51,47 @@ describe('connectSignaling', () => {
       expect(again.io).not.toBe(socket.io);
     } finally {
       again.disconnect();
+    }
+  });
+});
+
+describe('resuming after a reconnection', () => {
+  it('keeps the latest resume token in the CONNECT auth, and ignores payloads that are no token', async () => {
+    const socket = connectSignaling(parley.url)({ room: 'keeps-token' });
+    const stop = keepResumeToken(socket);
+    try {
+      await expect.poll(() => (socket.auth as { resume?: string }).resume).toMatch(/^[\w-]+\.[\w-]+$/);
+      expect(socket.auth).toMatchObject({ room: 'keeps-token' });
+      const kept = (socket.auth as { resume: string }).resume;
+      const listeners = socket.listeners('resume-token');
+      for (const junk of [undefined, null, 'text', { token: 42 }, { token: '' }, { token: 'x'.repeat(300) }]) {
+        for (const listener of listeners) (listener as (payload: unknown) => void)(junk);
+      }
+      expect((socket.auth as { resume: string }).resume).toBe(kept);
+      stop();
+      expect(socket.listeners('resume-token')).toHaveLength(0);
+    } finally {
+      socket.disconnect();
+    }
+  });
+
+  it('passes a fresh role to the peer machine, and a resumed one (the same call goes on) not', async () => {
+    const socket = connectSignaling(parley.url)({ room: 'resumed-role' });
+    const events: PeerEvent[] = [];
+    const unbind = bindSignaling(socket, (event) => events.push(event));
+    try {
+      await expect.poll(() => events.map((e) => e.type)).toContain('signal.role');
+      const deliver = (payload: unknown) =>
+        socket.listeners('role').forEach((listener) => (listener as (payload: unknown) => void)(payload));
+      deliver({ room: 'resumed-role', role: 'impolite', resumed: true });
+      deliver({ room: 'resumed-role', role: 'polite' });
+      expect(events.filter((e) => e.type === 'signal.role')).toEqual([
+        { type: 'signal.role', room: 'resumed-role', role: 'impolite' },
+        { type: 'signal.role', room: 'resumed-role', role: 'polite' },
+      ]);
+    } finally {
+      unbind();
+      socket.disconnect();
     }
   });
 });

@@ -12,6 +12,7 @@ export {
 } from './peer-adapter.js';
 export {
   bindSignaling,
+  keepResumeToken,
   connectSignaling,
   watchSignalingLink,
   type SignalingSocket,

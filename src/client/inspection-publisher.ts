@@ -117,7 +117,7 @@ export function createInspectionPublisher(options: InspectionPublisherOptions = 
       if (opened.connected) link.send({ type: 'socket.connect' });
       const onConnect = () => link.send({ type: 'socket.connect' });
       const onDisconnect = (reason: string) => {
-        // A reconnection is a fresh join for the server, which asks again once it has rejoined.
+        // The server asks again once the socket is back (rejoined, recovered or resumed).
         disable();
         link.send({ type: 'socket.disconnect', reason });
       };

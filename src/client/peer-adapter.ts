@@ -31,6 +31,7 @@ import type { SignalingError } from '../protocol/signaling-error.js';
 import type { DescriptionSignal, IceCandidateJson, IceServer } from '../protocol/signaling-events.js';
 import {
   bindSignaling,
+  keepResumeToken,
   watchSignalingLink,
   type SignalingSocket,
   type SignalingSocketFactory,
@@ -260,7 +261,13 @@ export function createPeerAdapter(options: PeerAdapterOptions): PeerAdapter {
           ...(options.secret === undefined ? {} : { secret: options.secret }),
         });
         socket = opened;
-        unbindSocket = bindSignaling(opened, send, (error: SignalingError) => warn(error.message, error));
+        const unbind = bindSignaling(opened, send, (error: SignalingError) => warn(error.message, error));
+        // A reconnection after a server restart presents this token and resumes the call as it is.
+        const forgetToken = keepResumeToken(opened);
+        unbindSocket = () => {
+          unbind();
+          forgetToken();
+        };
         inspection?.attach(opened);
         unwatchLink = watchSignalingLink(opened, (signaling) => snapshot.update({ signaling }));
       },

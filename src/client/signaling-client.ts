@@ -8,6 +8,7 @@ import type { PeerEvent } from '../machines/peer-machine.js';
 import type { SignalingStatus } from './call-snapshot.js';
 import { SIGNALING_ERROR_CODES, SignalingError, type SignalingErrorPayload } from '../protocol/signaling-error.js';
 import {
+  MAX_RESUME_TOKEN_LENGTH,
   parseSignal,
   type ClientToServerEvents,
   type HandshakeAuth,
@@ -42,8 +43,10 @@ const SIGNALING_TRANSPORTS: Partial<ManagerOptions> = { transports: ['websocket'
 
 /**
  * The default factory: a socket.io-client connection to `url` with the room in the handshake
- * auth, one Manager per join. Reconnection stays on: after a transport drop the server sees a
- * fresh join and the peer machine resets the call when the new `role` event arrives.
+ * auth, one Manager per join. Reconnection stays on: after a transport drop the server gives the
+ * socket its session back (connection state recovery), or, after a restart, its seat back from
+ * the resume token kept by {@link keepResumeToken}; only when neither works does it see a fresh
+ * join, and the peer machine resets the call when the new `role` event arrives.
  */
 export function connectSignaling(url: string, options: ConnectSignalingOptions = {}): SignalingSocketFactory {
   let preconnected = options.preconnect === true ? new Manager(url, SIGNALING_TRANSPORTS) : undefined;
@@ -78,7 +81,10 @@ export function bindSignaling(
   const onPeerLeft = () => send({ type: 'signal.peerLeft' });
   const onData = guarded((payload: unknown) => send(signalEvent(parseSignal(payload))));
   const onRole = guarded((payload: unknown) => {
-    const { room, role } = parseRole(payload);
+    const { room, role, resumed } = parseRole(payload);
+    // The server gave our old seat back (we presented our resume token after it restarted): the
+    // call goes on over the same peer connection, and the machine must not hear of a new join.
+    if (resumed === true) return;
     send({ type: 'signal.role', room, role });
   });
   const onIceServers = guarded((payload: unknown) => {
@@ -113,6 +119,23 @@ export function bindSignaling(
     socket.off('error', onError);
     socket.off('connect_error', onConnectError);
   };
+}
+
+/**
+ * Keeps the latest `resume-token` the server sends in the socket's CONNECT auth, so that a
+ * reconnection (socket.io-client's own, to this server or the next process on its port)
+ * presents it and gets the seat back, until the returned function is called. The token lives
+ * with the socket: a rejoin opens another socket, which joins afresh.
+ */
+export function keepResumeToken(socket: SignalingSocket): () => void {
+  const onToken = (payload: unknown) => {
+    const token = (payload as { token?: unknown } | null)?.token;
+    if (typeof token !== 'string' || token.length === 0 || token.length > MAX_RESUME_TOKEN_LENGTH) return;
+    // `auth` is an object here (connectSignaling's); a function would compute it anew each time.
+    if (typeof socket.auth === 'object') socket.auth = { ...socket.auth, resume: token };
+  };
+  socket.on('resume-token', onToken);
+  return () => socket.off('resume-token', onToken);
 }
 
 /**
@@ -165,11 +188,11 @@ function record(value: unknown, event: string): Record<string, unknown> {
 
 function parseRole(value: unknown): RolePayload {
   const payload = record(value, 'role');
-  const { room, role } = payload;
+  const { room, role, resumed } = payload;
   if (typeof room !== 'string') throw SignalingError.badPayload('role', '"room" must be a string');
   if (role !== 'polite' && role !== 'impolite')
     throw SignalingError.badPayload('role', '"role" must be "polite" or "impolite"');
-  return { room, role };
+  return resumed === true ? { room, role, resumed } : { room, role };
 }
 
 function parseIceServers(value: unknown): IceServersPayload {

@@ -10,7 +10,8 @@ export type SignalingErrorCode =
   | 'no-peer'
   | 'unknown-event'
   | 'rate-limited'
-  | 'inspect-refused';
+  | 'inspect-refused'
+  | 'unavailable';
 
 /** Every code, for validation and exhaustive tests. */
 export const SIGNALING_ERROR_CODES: ReadonlySet<SignalingErrorCode> = new Set<SignalingErrorCode>([
@@ -22,6 +23,7 @@ export const SIGNALING_ERROR_CODES: ReadonlySet<SignalingErrorCode> = new Set<Si
   'unknown-event',
   'rate-limited',
   'inspect-refused',
+  'unavailable',
 ]);
 
 /** Characters of a client-chosen event name quoted back in a message; the rest is cut. */
@@ -50,9 +52,17 @@ export class SignalingError extends Error {
     return { code: this.code, message: this.message };
   }
 
-  /** A third peer asked to join a room that already holds a call. */
-  static roomFull(room: string): SignalingError {
-    return new SignalingError('room-full', `Room "${room}" is full: it already holds two peers.`);
+  /**
+   * A third peer asked to join a room that already holds a call. `reconnecting`: one of its two
+   * seats is held for a peer whose connection dropped (the same code: the room is full all the same).
+   */
+  static roomFull(room: string, reconnecting = false): SignalingError {
+    return new SignalingError(
+      'room-full',
+      reconnecting
+        ? `Room "${room}" is full: it holds two peers, one of them reconnecting.`
+        : `Room "${room}" is full: it already holds two peers.`,
+    );
   }
 
   /** The room name is not 1 to 64 characters of A-Z, a-z, 0-9, `_` and `-`. */
@@ -94,6 +104,17 @@ export class SignalingError extends Error {
    */
   static inspectRefused(reason: string): SignalingError {
     return new SignalingError('inspect-refused', `Inspection events refused: ${reason}.`);
+  }
+
+  /**
+   * The server cannot decide right now because its shared state (Redis, with `--redis`) is out of
+   * reach: nothing was changed, and the same request may succeed in a moment.
+   */
+  static unavailable(why: string): SignalingError {
+    return new SignalingError(
+      'unavailable',
+      `The server cannot reach its shared state right now (${why}) Try again in a moment.`,
+    );
   }
 
   /** This client's address was issued too many TURN credentials lately: it got STUN servers only. */

@@ -40,6 +40,20 @@ export type PeerRole = 'polite' | 'impolite';
 export interface RolePayload {
   readonly room: string;
   readonly role: PeerRole;
+  /**
+   * True when the peer got its old seat and role back with a resume token (after the server
+   * restarted): the same call goes on, nothing is to be renegotiated. Absent on a fresh join.
+   */
+  readonly resumed?: true;
+}
+
+/**
+ * A peer's resume token (src/signaling/resume-token.ts): present it as `auth.resume` when
+ * reconnecting and the room gives the seat back. Sent after `role`, and again whenever the call
+ * it names changes (`ready`, `peer-left`); only the latest is worth keeping.
+ */
+export interface ResumeTokenPayload {
+  readonly token: string;
 }
 
 /** One ICE server entry, as `RTCPeerConnection`'s `iceServers` takes it. */
@@ -65,6 +79,8 @@ export interface ServerToClientEvents {
   'peer-left': () => void;
   /** This peer's room and perfect-negotiation role. */
   role: (payload: RolePayload) => void;
+  /** The token to resume this seat with after a reconnection to another server process. */
+  'resume-token': (payload: ResumeTokenPayload) => void;
   /** ICE servers with fresh TURN credentials. */
   'ice-servers': (payload: IceServersPayload) => void;
   /** A request was refused; the connection stays up unless the server closes it. */
@@ -97,13 +113,20 @@ export interface HandshakeAuth {
    * docs/security.md). Only ever in the auth payload, never in the query string.
    */
   readonly secret?: string;
+  /** The last `resume-token` the server gave this peer, when reconnecting: "I was in this call". */
+  readonly resume?: string;
 }
 
 /** What a CONNECT asks for: a room, and the secret it was opened with, if any. */
 export interface JoinRequest {
   readonly room: string;
   readonly secret: string | undefined;
+  /** A resume token to verify (it may be forged, expired or another room's). */
+  readonly resume: string | undefined;
 }
+
+/** Longest resume token accepted in the auth payload, in characters. */
+export const MAX_RESUME_TOKEN_LENGTH = 256;
 
 const ROOM_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -133,7 +156,8 @@ export function parseRoomSecret(value: unknown): string | undefined {
 
 /**
  * Reads the join request from the handshake. The room is `auth.room`, else the `room` query
- * parameter, else the default room; the secret is `auth.secret`. Throws `bad-handshake` for a
+ * parameter, else the default room; the secret is `auth.secret`, the resume token `auth.resume`.
+ * Throws `bad-handshake` for a
  * wrongly typed auth payload or secret, or a secret in the query string (where it would end up
  * in proxy logs), and `bad-room-name` for an invalid name.
  */
@@ -144,7 +168,7 @@ export function parseHandshake(auth: unknown, query: URLSearchParams): JoinReque
   if (query.has('secret')) {
     throw SignalingError.badHandshake('send the room secret in the auth payload, not in the query string');
   }
-  const fields = (auth ?? {}) as { room?: unknown; secret?: unknown };
+  const fields = (auth ?? {}) as { room?: unknown; secret?: unknown; resume?: unknown };
   const fromQuery = query.get('room');
   const room =
     fields.room !== undefined
@@ -152,7 +176,22 @@ export function parseHandshake(auth: unknown, query: URLSearchParams): JoinReque
       : fromQuery !== null
         ? parseRoomName(fromQuery)
         : DEFAULT_ROOM;
-  return { room, secret: parseRoomSecret(fields.secret) };
+  return { room, secret: parseRoomSecret(fields.secret), resume: parseResumeToken(fields.resume) };
+}
+
+/**
+ * Returns the resume token if it is a plausible string (absent is valid), or throws
+ * `bad-handshake`. Whether it verifies is the server's question (resume-token.ts).
+ */
+export function parseResumeToken(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_RESUME_TOKEN_LENGTH) {
+    const got = typeof value === 'string' ? `${value.length} characters` : describe(value);
+    throw SignalingError.badHandshake(
+      `"resume" must be a string of 1 to ${MAX_RESUME_TOKEN_LENGTH} characters, got ${got}`,
+    );
+  }
+  return value;
 }
 
 /** Returns the payload as a `SignalPayload`, or throws `bad-payload` saying what is wrong. */

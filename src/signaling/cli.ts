@@ -13,6 +13,7 @@ import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from './logger.j
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_TURN_RATE, DEFAULT_TURN_TTL } from './turn-credentials.js';
 import { ENGINE_DEFAULTS } from './engine/engine-options.js';
+import { loadOrCreateResumeSecret, MIN_RESUME_SECRET_LENGTH } from './resume-secret.js';
 import { isLoopbackHost } from './inspector/inspector-access.js';
 import { productionCoturnConfig, serveCommandFor, startTurnServer, type RunningTurnServer } from './turn-server.js';
 
@@ -79,6 +80,17 @@ repeatable options take a comma-separated list there):
   --inspect-token T     Require ?token=T of inspector viewers.       [PARLEY_INSPECT_TOKEN]
   --drain-timeout S     On SIGTERM: stop accepting, tell clients to reconnect,
                         exit within S seconds.                       [PARLEY_DRAIN_TIMEOUT]  (10)
+  --recovery-window S   Hold a dropped client's socket S seconds: back
+                        within them, it gets the same socket and what it
+                        missed (connection state recovery). 0: off.  [PARLEY_RECOVERY_WINDOW]  (120)
+  --resume-secret S     Key of the tokens peers resume their calls with
+                        after a restart (16+ characters). Default: one
+                        made once in $XDG_STATE_HOME/parley/ (else in
+                        ~/.local/state/parley/): restarts just work. [PARLEY_RESUME_SECRET]
+  --redis URL           Share rooms with every node given the same Redis
+                        (redis://host:port): several processes serve one
+                        set of rooms. Without --resume-secret the nodes
+                        share one kept in Redis. docs/scaling.md.  [PARLEY_REDIS_URL]
   --log-level LEVEL     trace, debug, info, warn, error, fatal or silent. JSON
                         lines unless the output is a terminal.       [PARLEY_LOG_LEVEL]  (info)
 
@@ -176,7 +188,10 @@ export function parseServeCommand(argv: readonly string[], env: NodeJS.ProcessEn
       inspect: { type: 'boolean' },
       'inspect-token': { type: 'string' },
       'drain-timeout': { type: 'string' },
+      'recovery-window': { type: 'string' },
       'log-level': { type: 'string' },
+      'resume-secret': { type: 'string' },
+      redis: { type: 'string' },
     },
   });
   const variableOf = (flag: string): string => `PARLEY_${flag.toUpperCase().replaceAll('-', '_')}`;
@@ -237,6 +252,8 @@ export function parseServeCommand(argv: readonly string[], env: NodeJS.ProcessEn
       handshakeRate: count('handshake-rate', ENGINE_DEFAULTS.handshakeRate, 1, 1_000_000),
       messageRate: count('message-rate', ENGINE_DEFAULTS.messageRate, 1, 1_000_000),
       maxConcurrentBodies: count('max-concurrent-bodies', ENGINE_DEFAULTS.maxConcurrentBodies, 1, 1_000_000),
+      // Absent: the server's default (2 minutes); 0 turns connection state recovery off.
+      connectionStateRecovery: recoveryWindowOf(one('recovery-window')),
     },
   };
   const cert = one('cert');
@@ -261,6 +278,9 @@ export function parseServeCommand(argv: readonly string[], env: NodeJS.ProcessEn
     tls: cert !== undefined && key !== undefined ? { certFile: cert, keyFile: key } : undefined,
     metrics: { enabled: metrics === 'on', token: one('metrics-token') },
     ...(inspect ? { inspect: { token: inspectToken } } : {}),
+    resumeSecret: resumeSecretOf(one('resume-secret')),
+    // The variable names what it holds (a URL); PARLEY_REDIS, the flag's own name, works too.
+    redis: redisUrlOf(values.redis ?? nonEmpty(env['PARLEY_REDIS_URL']) ?? one('redis')),
   };
   return {
     config: withOperations,
@@ -269,6 +289,36 @@ export function parseServeCommand(argv: readonly string[], env: NodeJS.ProcessEn
     logLevel: logLevel as LogLevel,
     warnings,
   };
+}
+
+/** `--recovery-window` in seconds: undefined when absent, false for 0. */
+function recoveryWindowOf(value: string | undefined): false | { maxDisconnectionDuration: number } | undefined {
+  if (value === undefined) return undefined;
+  const seconds = integer('--recovery-window', value, 0, 86_400);
+  return seconds === 0 ? false : { maxDisconnectionDuration: seconds * 1000 };
+}
+
+/** `--redis`: a `redis://` or `rediss://` URL, or undefined (rooms in memory). */
+function redisUrlOf(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`--redis needs a URL such as redis://127.0.0.1:6379, not "${value}".`);
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    throw new UsageError(`--redis needs a redis:// or rediss:// URL, not "${url.protocol}".`);
+  }
+  return value;
+}
+
+/** `--resume-secret`, checked for length; undefined lets `main` use the state file (resume-secret.ts). */
+function resumeSecretOf(value: string | undefined): string | undefined {
+  if (value !== undefined && value.length < MIN_RESUME_SECRET_LENGTH) {
+    throw new UsageError(`--resume-secret needs at least ${MIN_RESUME_SECRET_LENGTH} characters.`);
+  }
+  return value;
 }
 
 /** `turn`'s options. */
@@ -339,6 +389,17 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   const log = createLogger({ level: serve.logLevel });
   for (const warning of serve.warnings) log.warn({}, warning);
   let { config } = serve;
+  // With --redis and no --resume-secret, the nodes share one through Redis (parley-server.ts).
+  if (config.resumeSecret === undefined && config.redis === undefined) {
+    // Tokens must outlive the process for a restart to resume calls: keep one secret per user.
+    try {
+      const kept = loadOrCreateResumeSecret(env);
+      config = { ...config, resumeSecret: kept.secret };
+      if (kept.created) log.info({ path: kept.path }, 'created the resume secret (--resume-secret)');
+    } catch (error) {
+      log.warn({}, `no resume secret kept (${(error as Error).message}): calls do not survive a restart`);
+    }
+  }
 
   if (!uwsIsNative) {
     // The one refusal an operator must see whatever reads the output: a log line and plain text.

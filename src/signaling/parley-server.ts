@@ -19,6 +19,12 @@ import { InspectionHub } from './inspector/inspection-hub.js';
 import { resolveInspectorAccess, type InspectorAccess } from './inspector/inspector-access.js';
 import { INSPECTOR_EVENTS_PATH, routeInspector } from './inspector/inspector-routes.js';
 import { endWith, getAndHead } from './head-response.js';
+import { ClusterNode } from './cluster/cluster-node.js';
+import { ClusterKeys } from './cluster/cluster-keys.js';
+import { registerClusterMetrics } from './cluster/cluster-metrics.js';
+import { roomMachine } from '../machines/room-machine.js';
+import { sharedResumeSecret } from './shared-resume-secret.js';
+import type { RoomCluster } from './signaling-namespace.js';
 
 /** Everything `parley serve` can be told. */
 export interface ParleyServerConfig {
@@ -55,6 +61,18 @@ export interface ParleyServerConfig {
    * generated (see inspector-access.ts). `public` treats a loopback address as reachable by others.
    */
   readonly inspect?: { readonly token?: string; readonly public?: boolean };
+  /**
+   * The key of resume tokens (`--resume-secret`): a restarted server given the same one takes
+   * its peers back into their calls (docs/protocol.md, "Resume after a restart"). Default:
+   * random per process (`parley serve` keeps one in the user's state directory instead).
+   */
+  readonly resumeSecret?: string;
+  /**
+   * `--redis redis://…`: rooms live in this Redis, shared by every node given it (docs/scaling.md).
+   * Without it rooms live in this process's memory. Without `resumeSecret` the nodes share one
+   * kept in Redis (shared-resume-secret.ts).
+   */
+  readonly redis?: string;
 }
 
 /** Where the inspector of a running server is. */
@@ -76,6 +94,8 @@ export interface RunningParleyServer {
   readonly engine: ProtocolServer;
   /** The live state inspector, when it is on. */
   readonly inspector: RunningInspector | undefined;
+  /** With `redis`: this node of the cluster. */
+  readonly cluster: RoomCluster | undefined;
   /** Stops listening and closes every session at once. */
   close(): void;
   /**
@@ -91,8 +111,42 @@ export class PortInUseError extends Error {
   override readonly name = 'PortInUseError';
 }
 
-/** Starts Parley and resolves once it listens. */
-export function startParleyServer(config: ParleyServerConfig): Promise<RunningParleyServer> {
+/** Starts Parley and resolves once it listens (with `redis`, once it also joined the cluster). */
+export async function startParleyServer(config: ParleyServerConfig): Promise<RunningParleyServer> {
+  if (config.redis === undefined) return listenParleyServer(config, undefined);
+  const log = config.log ?? silentLog;
+  const keys = new ClusterKeys();
+  // The node calls into the namespace, which needs the node: it is handed over once made.
+  let signaling: SignalingNamespace | undefined;
+  const cluster = await ClusterNode.start({
+    url: config.redis,
+    log,
+    keys,
+    machine: roomMachine,
+    input: (room) => ({ room }),
+    isDisposable: (snapshot) => snapshot.value === 'empty',
+    leaveEvent: (peerId) => ({ type: 'room.leave' as const, peerId }),
+    hosts: (peerId) => signaling?.hostsPeer(peerId) ?? false,
+    effect: (effect, room) => signaling?.runClusterEffect(effect, room),
+    deliver: (peerId, text) => signaling?.deliverRelayed(peerId, text),
+    onEvicted: () => void signaling?.reseatAll(),
+  });
+  try {
+    const resumeSecret = config.resumeSecret ?? (await sharedResumeSecret(cluster.links[0], keys.prefix));
+    const server = await listenParleyServer({ ...config, resumeSecret }, cluster);
+    signaling = server.signaling;
+    log.info({ node: cluster.nodeId }, 'joined the cluster: rooms are shared through Redis');
+    return server;
+  } catch (error) {
+    await cluster.stop();
+    throw error;
+  }
+}
+
+function listenParleyServer(
+  config: ParleyServerConfig,
+  cluster: RoomCluster | undefined,
+): Promise<RunningParleyServer> {
   const log = config.log ?? silentLog;
   const app = config.tls
     ? uws.SSLApp({ cert_file_name: config.tls.certFile, key_file_name: config.tls.keyFile })
@@ -105,6 +159,9 @@ export function startParleyServer(config: ParleyServerConfig): Promise<RunningPa
   const hub = inspection?.hub;
   const engine = new ProtocolServer({
     ...config.engine,
+    // Parley holds a dropped peer's socket for 2 minutes by default (docs/protocol.md,
+    // "Connection state recovery"); the engine alone does not.
+    connectionStateRecovery: config.engine?.connectionStateRecovery ?? { maxDisconnectionDuration: 120_000 },
     maxConnections,
     allowedOrigins: config.allowedOrigins,
     log,
@@ -115,6 +172,13 @@ export function startParleyServer(config: ParleyServerConfig): Promise<RunningPa
     turnRate: config.turnRate,
     now: config.now,
     inspector: hub,
+    resumeSecret: config.resumeSecret,
+    cluster,
+    log,
+    // A seat re-formed after a restart waits as long as a held session would.
+    holdWindowMs: config.engine?.connectionStateRecovery
+      ? config.engine.connectionStateRecovery.maxDisconnectionDuration
+      : undefined,
   });
   engine.of('/', signaling);
   engine.attach(app);
@@ -125,6 +189,7 @@ export function startParleyServer(config: ParleyServerConfig): Promise<RunningPa
     sessions: engine.sessionCount,
     rooms: signaling.rooms.size,
     files: fdGuard.state,
+    ...(cluster === undefined ? {} : { cluster: { node: cluster.nodeId, redisUp: cluster.links.every((l) => l.up) } }),
   }));
   if (config.metrics?.enabled ?? true) {
     const registry = createMetrics({
@@ -135,6 +200,7 @@ export function startParleyServer(config: ParleyServerConfig): Promise<RunningPa
         return { open: openFiles, limit: fileLimit, accepting };
       },
     });
+    if (cluster !== undefined) registerClusterMetrics(registry, cluster);
     routeMetrics(app, config.metrics?.token, () => registry.metrics(), registry.contentType);
   }
   const files = config.staticDir === undefined ? new Map<string, StaticFile>() : loadStaticFiles(config.staticDir);
@@ -185,6 +251,7 @@ export function startParleyServer(config: ParleyServerConfig): Promise<RunningPa
         url,
         signaling,
         engine,
+        cluster,
         inspector: inspection && {
           pageUrl: `${url}/inspector${query}`,
           eventsUrl: `${url.replace(/^http/, 'ws')}${INSPECTOR_EVENTS_PATH}${query}`,
@@ -195,6 +262,7 @@ export function startParleyServer(config: ParleyServerConfig): Promise<RunningPa
           engine.close();
           hub?.close();
           closeApp();
+          void cluster?.stop().catch(() => {});
         },
         drain: async (spreadMs) => {
           stopAccepting();
@@ -202,6 +270,7 @@ export function startParleyServer(config: ParleyServerConfig): Promise<RunningPa
           engine.close();
           hub?.close();
           closeApp();
+          await cluster?.stop();
         },
       });
     });

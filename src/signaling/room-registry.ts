@@ -9,8 +9,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { SnapshotFrom } from 'xstate';
-import { createSnapshotStepper, type SnapshotStepper } from './snapshot-stepper.js';
-import { otherPeer, roomMachine, type RoomEvent, type RoomPeer } from '../machines/room-machine.js';
+import { createSnapshotStepper, type SnapshotStepper, type SteppedAction } from './snapshot-stepper.js';
+import { isHeld, otherPeer, roomMachine, type RoomEvent, type RoomPeer } from '../machines/room-machine.js';
 import type { PeerRole } from '../protocol/signaling-events.js';
 
 /** A room's snapshot of the room machine. */
@@ -23,6 +23,7 @@ export type RoomSnapshot = SnapshotFrom<typeof roomMachine>;
  */
 export interface RoomEffects {
   welcomePeer?(peerId: string, role: PeerRole, room: string): void;
+  welcomeBack?(peerId: string, role: PeerRole, room: string): void;
   notifyReady(peerId: string): void;
   refuseRoomFull?(peerId: string, room: string): void;
   notifyPeerLeft(peerId: string): void;
@@ -42,15 +43,24 @@ export interface RoomObserver {
   roomDisposed(key: string, snapshot: RoomSnapshot): void;
 }
 
-/** What a join came to, read from the room's snapshot after it. */
+/**
+ * What a join came to, read from the room's snapshot after it: admitted in a role (`resumed`
+ * when the peer got its old seat back from a resume token: the same call goes on), or refused.
+ */
 export type JoinOutcome =
-  { readonly admitted: true; readonly role: PeerRole } | { readonly admitted: false; readonly reason: 'room-full' };
+  | { readonly admitted: true; readonly role: PeerRole; readonly resumed: boolean }
+  | { readonly admitted: false; readonly reason: 'room-full' };
+
+/** The state of a room's machine. */
+export type RoomState = 'empty' | 'waiting' | 'ready';
 
 /** What a room looks like from outside, for tests and health checks. */
 export interface RoomView {
   /** The room's key (see {@link roomKey}). */
   readonly room: string;
-  readonly state: 'empty' | 'waiting' | 'ready';
+  readonly state: RoomState;
+  /** Whether a seat is held for a peer that is not connected (away, or expected after a restart). */
+  readonly held: boolean;
   readonly peers: readonly RoomPeer[];
 }
 
@@ -85,6 +95,7 @@ export class RoomRegistry {
     const machine = roomMachine.provide({
       actions: {
         welcomePeer: (_, { peerId, role, room }) => effects.welcomePeer?.(peerId, role, room),
+        welcomeBack: (_, { peerId, role, room }) => effects.welcomeBack?.(peerId, role, room),
         notifyReady: (_, { peerId }) => effects.notifyReady(peerId),
         refuseRoomFull: (_, { peerId, room }) => effects.refuseRoomFull?.(peerId, room),
         notifyPeerLeft: (_, { peerId }) => effects.notifyPeerLeft(peerId),
@@ -99,11 +110,28 @@ export class RoomRegistry {
    * whether the peer is now a member, in which role.
    */
   join(room: string, peerId: string): JoinOutcome {
-    const snapshot = this.#rooms.get(room) ?? this.#create(room);
-    const next = this.#advance(room, snapshot, { type: 'room.join', peerId });
-    const member = memberOf(next, peerId);
-    // The machine turns a newcomer away only from a full room.
-    return member ? { admitted: true, role: member.role } : { admitted: false, reason: 'room-full' };
+    return this.#enter(room, { type: 'room.join', peerId });
+  }
+
+  /**
+   * Feeds `room.resume` (a peer with a verified resume token) to the room, creating it if
+   * needed. The outcome is `resumed` when the peer has its old seat back; otherwise the room
+   * took it as a newcomer (or refused it), as for {@link RoomRegistry.join}.
+   */
+  resume(room: string, peerId: string, role: PeerRole, partnerId: string | undefined): JoinOutcome {
+    return this.#enter(room, { type: 'room.resume', peerId, role, partnerId });
+  }
+
+  /** Feeds `room.drop`: a member's connection dropped and its seat is held. */
+  drop(room: string, peerId: string): void {
+    const snapshot = this.#rooms.get(room);
+    if (snapshot !== undefined) this.#advance(room, snapshot, { type: 'room.drop', peerId });
+  }
+
+  /** Feeds `room.back`: an away member's session recovered. */
+  back(room: string, peerId: string): void {
+    const snapshot = this.#rooms.get(room);
+    if (snapshot !== undefined) this.#advance(room, snapshot, { type: 'room.back', peerId });
   }
 
   /** Feeds `room.leave`; unknown rooms and non-members are ignored, as the machine says. */
@@ -121,13 +149,19 @@ export class RoomRegistry {
   /** The other peer of `peerId`'s room while the call is up, else undefined: may I relay? */
   peerOf(room: string, peerId: string): string | undefined {
     const snapshot = this.#rooms.get(room);
-    return snapshot?.value === 'ready' ? otherPeer(snapshot.context, peerId)?.id : undefined;
+    return snapshot?.hasTag('full') ? otherPeer(snapshot.context, peerId)?.id : undefined;
+  }
+
+  /** The member of `peerId`'s room other than `peerId`, whatever the room's state. */
+  partnerOf(room: string, peerId: string): RoomPeer | undefined {
+    const snapshot = this.#rooms.get(room);
+    return snapshot && otherPeer(snapshot.context, peerId);
   }
 
   /** One room's state, or undefined when it does not exist (empty rooms are disposed of). */
   view(room: string): RoomView | undefined {
     const snapshot = this.#rooms.get(room);
-    return snapshot && { room, state: snapshot.value, peers: snapshot.context.peers };
+    return snapshot && { room, state: snapshot.value, held: isHeld(snapshot.context), peers: snapshot.context.peers };
   }
 
   /** Rooms by state (empty rooms are disposed of, so only waiting and ready ones exist). */
@@ -148,13 +182,22 @@ export class RoomRegistry {
     return snapshot;
   }
 
-  #advance(room: string, snapshot: RoomSnapshot, event: RoomEvent): RoomSnapshot {
+  #enter(room: string, event: Extract<RoomEvent, { type: 'room.join' | 'room.resume' }>): JoinOutcome {
+    const snapshot = this.#rooms.get(room) ?? this.#create(room);
+    const [next, actions] = this.#advance(room, snapshot, event);
+    const member = memberOf(next, event.peerId);
+    // The machine turns a newcomer away only from a full room.
+    if (member === undefined) return { admitted: false, reason: 'room-full' };
+    return { admitted: true, role: member.role, resumed: actions.some((action) => action.type === 'welcomeBack') };
+  }
+
+  #advance(room: string, snapshot: RoomSnapshot, event: RoomEvent): [RoomSnapshot, SteppedAction[]] {
     const [next, actions] = this.#machine.step(snapshot, event);
     // Store first: effects may look the room up, and `disposeRoom` removes it again.
     this.#rooms.set(room, next);
     if (this.#observer !== undefined) this.#observer.roomChanged(room, event, next);
     for (const action of actions) action.exec?.(action.info as never, action.params as never);
-    return next;
+    return [next, actions];
   }
 
   #dispose(room: string): void {

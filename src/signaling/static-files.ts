@@ -24,6 +24,8 @@ export interface StaticFile {
   readonly etag: string;
   /** Vite's hashed assets never change under their name; everything else is revalidated. */
   readonly immutable: boolean;
+  /** For an HTML page: its Content-Security-Policy ({@link contentSecurityPolicyFor}). */
+  readonly contentSecurityPolicy: string | undefined;
   /** Brotli and gzip variants, present when smaller than the body. */
   readonly br: Encoded | undefined;
   readonly gzip: Encoded | undefined;
@@ -46,6 +48,28 @@ export const CONTENT_SECURITY_POLICY = [
   "form-action 'none'",
   "frame-ancestors 'none'",
 ].join('; ');
+
+/** A classic inline script: a `<script>` element without `src`, and its text. */
+const INLINE_SCRIPT = /<script\b(?![^>]*\ssrc\s*=)[^>]*>([\s\S]*?)<\/script\s*>/gi;
+
+/**
+ * The Content-Security-Policy of one HTML page: {@link CONTENT_SECURITY_POLICY}, with each inline
+ * script the page was built with allowed by its SHA-256 hash (CSP Level 2 hash sources), so that
+ * the app can start the camera before its first script file arrives while no other inline script
+ * (an injected one) may run.
+ */
+export function contentSecurityPolicyFor(html: string): string {
+  const hashes = [...html.matchAll(INLINE_SCRIPT)]
+    .map(
+      (match) =>
+        `'sha256-${createHash('sha256')
+          .update(match[1] ?? '', 'utf8')
+          .digest('base64')}'`,
+    )
+    .filter((hash, index, all) => all.indexOf(hash) === index);
+  if (hashes.length === 0) return CONTENT_SECURITY_POLICY;
+  return CONTENT_SECURITY_POLICY.replace("script-src 'self'", `script-src 'self' ${hashes.join(' ')}`);
+}
 
 const COMPRESSIBLE = /^(text\/|application\/(json|manifest\+json|javascript)|image\/svg\+xml)/;
 
@@ -85,6 +109,9 @@ export function loadStaticFiles(root: string): Map<string, StaticFile> {
         contentType,
         etag: `"${hash}"`,
         immutable: urlPath.startsWith('/assets/'),
+        contentSecurityPolicy: contentType.startsWith('text/html')
+          ? contentSecurityPolicyFor(body.toString('utf8'))
+          : undefined,
         br: compressible ? smaller(body, brotli(body), `"${hash}-br"`) : undefined,
         gzip: compressible ? smaller(body, gzipSync(body, { level: 9 }), `"${hash}-gz"`) : undefined,
       });
@@ -142,7 +169,7 @@ export function sendStaticFile(res: HttpResponse, file: StaticFile, request: Sta
     if (file.br !== undefined || file.gzip !== undefined) res.writeHeader('vary', 'Accept-Encoding');
     if (encoding !== undefined) res.writeHeader('content-encoding', encoding.name);
     if (file.contentType.startsWith('text/html')) {
-      res.writeHeader('content-security-policy', CONTENT_SECURITY_POLICY);
+      res.writeHeader('content-security-policy', file.contentSecurityPolicy ?? CONTENT_SECURITY_POLICY);
       res.writeHeader('x-frame-options', 'DENY');
     }
     const body = encoding?.body ?? file.body;

@@ -6,8 +6,18 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
+
+/**
+ * The state directory of every process a test file starts (the resume secret lives there), so
+ * tests never write to the user's own; processes of one file share it, as restarts on one
+ * machine do.
+ */
+const stateHome = mkdtempSync(join(tmpdir(), 'parley-state-'));
 
 /** What `node --import tsx -e <this> -- <args>` runs: the CLI, as bin/parley.js runs it. */
 const CLI_ENTRY =
@@ -44,7 +54,7 @@ export function runParley(args: readonly string[], env: NodeJS.ProcessEnv = {}):
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
     // No web app unless a test passes --static (src/web, the default, does not exist).
-    env: { ...process.env, PARLEY_STATIC: '', ...env },
+    env: { ...process.env, PARLEY_STATIC: '', XDG_STATE_HOME: stateHome, ...env },
   });
   const lines: string[] = [];
   let partial = '';

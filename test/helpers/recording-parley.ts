@@ -21,7 +21,8 @@ export interface RecordingServer {
 
 /**
  * Starts Parley with `engine` options (`allowedOrigins` goes to the server's own option) plus a
- * recording `onSessionClosed` and a captured `log`.
+ * recording `onSessionClosed` and a captured `log`. Connection state recovery is off unless
+ * `engine` turns it on.
  */
 export async function startRecordingServer(engine: EngineOptions = {}): Promise<RecordingServer> {
   const closed = new Map<string, EngineCloseReason>();
@@ -32,6 +33,8 @@ export async function startRecordingServer(engine: EngineOptions = {}): Promise<
     log: captured.log,
     ...(allowedOrigins === undefined ? {} : { allowedOrigins }),
     engine: {
+      // Wire-level tests read exact frames: no recovery offsets unless a test asks for them.
+      connectionStateRecovery: false,
       ...engineOptions,
       onSessionClosed(sid, reason) {
         closed.set(sid, reason);

@@ -26,13 +26,27 @@ export interface PreferredDevices {
   readonly microphone?: string;
 }
 
-/** Gets the best local media this browser and its user allow. */
+/** The first request's constraints: audio and video, from the preferred devices if any. */
+export function mediaConstraints(preferred: PreferredDevices): {
+  audio: MediaTrackConstraintSet | true;
+  video: MediaTrackConstraintSet | true;
+} {
+  return {
+    audio: preferred.microphone === undefined ? true : { deviceId: { ideal: preferred.microphone } },
+    video: preferred.camera === undefined ? true : { deviceId: { ideal: preferred.camera } },
+  };
+}
+
+/**
+ * Gets the best local media this browser and its user allow. `requested` is the first request
+ * (audio and video, {@link mediaConstraints}) if the page already made it (early-media.ts).
+ */
 export async function acquireLocalMedia(
   mediaDevices: MediaDevices | undefined = navigator.mediaDevices,
   preferred: PreferredDevices = {},
+  requested?: Promise<MediaStream>,
 ): Promise<LocalMedia> {
-  const audio = preferred.microphone === undefined ? true : { deviceId: { ideal: preferred.microphone } };
-  const video = preferred.camera === undefined ? true : { deviceId: { ideal: preferred.camera } };
+  const { audio, video } = mediaConstraints(preferred);
   // navigator.mediaDevices only exists in a secure context (https, or http on localhost).
   if (mediaDevices?.getUserMedia === undefined) {
     return {
@@ -46,7 +60,7 @@ export async function acquireLocalMedia(
   let videoProblem: MediaProblem;
   try {
     return {
-      stream: await mediaDevices.getUserMedia({ audio, video }),
+      stream: await (requested ?? mediaDevices.getUserMedia({ audio, video })),
       mode: 'audio-video',
       problem: undefined,
       message: undefined,

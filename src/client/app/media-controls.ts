@@ -7,24 +7,10 @@
 import type { CallSnapshot } from '../call-snapshot.js';
 import type { PeerAdapter } from '../peer-adapter.js';
 import type { Notices } from './notices.js';
-
-/** The localStorage keys of the remembered choices. */
-const STORAGE = { name: 'parley.displayName', camera: 'parley.camera', microphone: 'parley.microphone' } as const;
+import { readChoice, rememberChoice, storedDisplayName, type StoredChoice } from './stored-choices.js';
 
 /** Statuses in which the other person is there to be described. */
 const WITH_PEER: ReadonlySet<string> = new Set(['connected', 'reconnecting']);
-
-/** The name this browser used last time; empty if none. */
-export function storedDisplayName(): string {
-  return readStorage(STORAGE.name) ?? '';
-}
-
-/** The camera and microphone chosen last time, for `getUserMedia` to prefer. */
-export function storedDevices(): { readonly camera?: string; readonly microphone?: string } {
-  const camera = readStorage(STORAGE.camera);
-  const microphone = readStorage(STORAGE.microphone);
-  return { ...(camera === undefined ? {} : { camera }), ...(microphone === undefined ? {} : { microphone }) };
-}
 
 /** The elements the controls live in (index.html). */
 export interface MediaControlsElements {
@@ -80,7 +66,7 @@ export function bindMediaControls(
 
   ui.displayName.addEventListener('input', () => {
     adapter.setDisplayName(ui.displayName.value);
-    writeStorage(STORAGE.name, ui.displayName.value.trim());
+    rememberChoice('name', ui.displayName.value.trim());
   });
 
   const currentDevice = (kind: 'audio' | 'video'): string | undefined =>
@@ -93,12 +79,12 @@ export function bindMediaControls(
   const fillDevices = async () => {
     if (devices?.enumerateDevices === undefined) return;
     const all = await devices.enumerateDevices();
-    fillSelect(ui.cameraSelect, all, 'videoinput', currentDevice('video') ?? readStorage(STORAGE.camera), 'Camera');
+    fillSelect(ui.cameraSelect, all, 'videoinput', currentDevice('video') ?? readChoice('camera'), 'Camera');
     fillSelect(
       ui.microphoneSelect,
       all,
       'audioinput',
-      currentDevice('audio') ?? readStorage(STORAGE.microphone),
+      currentDevice('audio') ?? readChoice('microphone'),
       'Microphone',
     );
   };
@@ -106,10 +92,10 @@ export function bindMediaControls(
     if (!ui.settings.hasAttribute('hidden')) void fillDevices();
   });
 
-  const bindSelect = (select: HTMLSelectElement, key: string, kind: 'camera' | 'microphone') => {
+  const bindSelect = (select: HTMLSelectElement, kind: StoredChoice & ('camera' | 'microphone')) => {
     select.addEventListener('change', () => {
       const deviceId = select.value;
-      writeStorage(key, deviceId);
+      rememberChoice(kind, deviceId);
       const switching = kind === 'camera' ? adapter.switchCamera(deviceId) : adapter.switchMicrophone(deviceId);
       switching.catch((error: unknown) => {
         notices.show('media', {
@@ -121,8 +107,8 @@ export function bindMediaControls(
       });
     });
   };
-  bindSelect(ui.cameraSelect, STORAGE.camera, 'camera');
-  bindSelect(ui.microphoneSelect, STORAGE.microphone, 'microphone');
+  bindSelect(ui.cameraSelect, 'camera');
+  bindSelect(ui.microphoneSelect, 'microphone');
 
   adapter.subscribe((call) => {
     renderRemote(ui, call);
@@ -204,22 +190,4 @@ function isScreen(track: MediaStreamTrack): boolean {
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-function readStorage(key: string): string | undefined {
-  try {
-    const value = localStorage.getItem(key);
-    return value === null || value === '' ? undefined : value;
-  } catch {
-    return undefined; // storage disabled (private mode, a sandboxed frame)
-  }
-}
-
-function writeStorage(key: string, value: string): void {
-  try {
-    if (value === '') localStorage.removeItem(key);
-    else localStorage.setItem(key, value);
-  } catch {
-    // storage disabled: the choice holds for this page only
-  }
 }

@@ -31,6 +31,24 @@ export interface EngineSessionObserver {
   sessionEvent(sessionId: string, event: EngineSessionEvent, snapshot: SnapshotFrom<typeof engineSessionMachine>): void;
 }
 
+/**
+ * Socket.IO's connection state recovery (v4.6 and later): a socket whose transport went away is
+ * held for a while, and a client that reconnects within it gets the same socket back with what
+ * it missed. See docs/protocol.md, "Connection state recovery".
+ */
+export interface ConnectionStateRecoveryOptions {
+  /** ms a held socket waits for its client to come back; default 120000 (socket.io's). */
+  maxDisconnectionDuration?: number;
+  /**
+   * Packets retained per socket that its client has not yet been proven to have read; default
+   * 1000. Past that the oldest are dropped, and a client that had not read them gets a fresh
+   * session instead of a recovered one (a held socket then expires at once).
+   */
+  maxRetainedPackets?: number;
+  /** Bytes of retained packets per socket, bounded the same way; default 1 MiB. */
+  maxRetainedBytes?: number;
+}
+
 /** Configuration of a {@link ProtocolServer}. Every field has a default. */
 export interface EngineOptions {
   /** URL path the engine answers on; default '/socket.io/'. */
@@ -101,6 +119,9 @@ export interface EngineOptions {
    */
   maxDroppedMessages?: number;
 
+  /** Connection state recovery, or false (the default, as in socket.io) for none. */
+  connectionStateRecovery?: ConnectionStateRecoveryOptions | false;
+
   /** Time source of every deadline; default the system's monotonic clock. Tests pass xstate's SimulatedClock. */
   clock?: EngineClock;
   /** Where the engine writes its structured warnings (bad input, cuts); default nowhere. */
@@ -113,8 +134,18 @@ export interface EngineOptions {
 
 /** {@link EngineOptions} with every default filled in. */
 export type ResolvedEngineOptions = Readonly<
-  Required<Omit<EngineOptions, 'onSessionClosed' | 'observer'>> & Pick<EngineOptions, 'onSessionClosed' | 'observer'>
+  Required<Omit<EngineOptions, 'onSessionClosed' | 'observer' | 'connectionStateRecovery'>> &
+    Pick<EngineOptions, 'onSessionClosed' | 'observer'> & {
+      connectionStateRecovery: Readonly<Required<ConnectionStateRecoveryOptions>> | false;
+    }
 >;
+
+/** The defaults of {@link ConnectionStateRecoveryOptions}. */
+export const RECOVERY_DEFAULTS = {
+  maxDisconnectionDuration: 120_000,
+  maxRetainedPackets: 1_000,
+  maxRetainedBytes: 1_048_576,
+} as const;
 
 /** The defaults, for docs and the CLI's help. */
 export const ENGINE_DEFAULTS = {
@@ -143,10 +174,19 @@ export const ENGINE_DEFAULTS = {
   messageRate: 50,
   messageBurst: 100,
   maxDroppedMessages: 100,
+  connectionStateRecovery: false,
 } as const;
 
 /** Fills in the defaults; an option given as `undefined` takes its default too. */
 export function resolveEngineOptions(options: EngineOptions = {}): ResolvedEngineOptions {
   const given: EngineOptions = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
-  return { ...ENGINE_DEFAULTS, clock: systemClock, log: silentLog, ...given };
+  const recovery = given.connectionStateRecovery;
+  const connectionStateRecovery =
+    recovery === undefined || recovery === false
+      ? false
+      : {
+          ...RECOVERY_DEFAULTS,
+          ...Object.fromEntries(Object.entries(recovery).filter(([, value]) => value !== undefined)),
+        };
+  return { ...ENGINE_DEFAULTS, clock: systemClock, log: silentLog, ...given, connectionStateRecovery };
 }

@@ -7,6 +7,7 @@
 import { AckDeadlines } from './ack-deadlines.js';
 import type { EngineClock } from './clock.js';
 import { AddressTable } from './address-table.js';
+import { ConnectionStateRecovery, type RestorableSocket } from './connection-state-recovery.js';
 import { ClientFaultLog } from './engine-log.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import { EngineStats } from './engine-stats.js';
@@ -48,6 +49,8 @@ export class EngineRuntime {
   readonly stats = new EngineStats();
   /** Polling sessions the server closed with no GET pending: their next GET gets `1`. */
   readonly tombstones: PollingTombstones;
+  /** Connection state recovery: offsets and held sockets; null when it is off. */
+  readonly recovery: ConnectionStateRecovery<RestorableSocket> | null;
   /** POST bodies being received now, server-wide. */
   bodiesInFlight = 0;
   /** The open packet's JSON minus the sid, per transport (computed once). */
@@ -68,6 +71,8 @@ export class EngineRuntime {
     this.bodies = timeout(options.bodyTimeout);
     this.earlyPackets = timeout(EARLY_PACKET_DELAY_MS);
     this.acks = new AckDeadlines(clock);
+    const recovery = options.connectionStateRecovery;
+    this.recovery = recovery === false ? null : new ConnectionStateRecovery(recovery, clock);
     this.tombstones = new PollingTombstones(options.pingInterval + options.pingTimeout, clock);
     const { pingInterval, pingTimeout, maxPayload } = options;
     const tail = `"pingInterval":${pingInterval},"pingTimeout":${pingTimeout},"maxPayload":${maxPayload}}`;
@@ -93,6 +98,8 @@ export class EngineRuntime {
     }
     this.acks.clear();
     this.addresses.clear();
+    // Held sockets cannot be recovered once the server is gone: their handlers are told now.
+    this.recovery?.store.clear();
   }
 }
 

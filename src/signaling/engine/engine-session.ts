@@ -161,6 +161,7 @@ export class EngineSession implements TransportOwner, HeartbeatTarget, ClientCar
     this.heartbeat?.cancel();
     this.heartbeat = this.runtime.pongs.schedule(this);
     this.transport.sendPing();
+    if (this.runtime.recovery !== null) this.client.pingWritten();
   }
 
   /** Holds the probe beside polling until it upgrades, fails or runs out of time. */
@@ -247,8 +248,13 @@ export class EngineSession implements TransportOwner, HeartbeatTarget, ClientCar
     switch (packet.type) {
       case 'message':
         return this.client.receive((packet.data as string | Buffer | undefined) ?? '');
-      case 'pong':
-        return this.send({ type: 'client.pong' });
+      case 'pong': {
+        // Counted only while a delivered ping awaits it (see the machine's heartbeat region).
+        const counted = this.snapshot.matches({ open: { heartbeat: 'awaitingPong' } });
+        this.send({ type: 'client.pong' });
+        if (counted && this.runtime.recovery !== null) this.client.pongReceived();
+        return;
+      }
       case 'close':
         return this.send({ type: 'client.close' });
       case 'error':

@@ -16,6 +16,11 @@ export class EngineStats {
   readonly refused = new Map<RefusalKind, number>();
   /** Socket.IO packets dropped because their client exceeded its message rate. */
   droppedMessages = 0;
+  /**
+   * Connection state recovery: sockets held after their transport went away, given back to
+   * their client, and held ones that expired (window passed, bounds exceeded, refused).
+   */
+  readonly recovery = { held: 0, recovered: 0, expired: 0 };
 
   countClose(reason: EngineCloseReason): void {
     this.closed.set(reason, (this.closed.get(reason) ?? 0) + 1);

@@ -44,8 +44,17 @@ export interface ServerSocket {
   /** The namespace name, e.g. '/'. */
   readonly nsp: string;
   readonly handshake: Handshake;
-  /** False once disconnected; emits after that are dropped. */
+  /**
+   * False once disconnected. Emits after that are dropped, except while the socket is held for
+   * connection state recovery: then `emit` and `sendEncoded` are retained and replayed to the
+   * client if it recovers (see docs/protocol.md, "Connection state recovery").
+   */
   readonly connected: boolean;
+  /**
+   * True when this socket was recovered: its client reconnected within the recovery window and
+   * got the same socket back, with `data` as it was and the packets it missed replayed.
+   */
+  readonly recovered: boolean;
   /** Sends an EVENT packet (a BINARY_EVENT when an argument holds binary data). */
   emit(event: string, ...args: unknown[]): void;
   /**
@@ -70,7 +79,11 @@ export interface ServerSocket {
    * relayed unchanged. The caller vouches that it is a valid text packet for this namespace.
    */
   sendEncoded(packet: string): void;
-  /** Sends DISCONNECT for this namespace and forgets the socket; the session stays open. */
+  /**
+   * Sends DISCONNECT for this namespace and forgets the socket; the session stays open. On a
+   * held socket: forgets it (it will not be recovered), with `disconnect(socket, 'server
+   * namespace disconnect', false)` to its handler.
+   */
   disconnect(): void;
   /** Free slot for the application (the signaling app keeps its room here). */
   data: unknown;
@@ -87,8 +100,15 @@ export interface NamespaceHandler {
   /**
    * Called on CONNECT, before CONNECT is acknowledged. Return a refusal to answer CONNECT_ERROR
    * instead; the socket then never exists. Must not throw.
+   *
+   * Also called when a held socket is recovered (`socket.recovered` true, `socket.data` as the
+   * handler left it): a refusal then ends the held socket too ({@link NamespaceHandler.expired}).
+   *
+   * May return a promise: CONNECT is acknowledged once it settles. If the session closed
+   * meanwhile, a socket the handler admitted gets {@link NamespaceHandler.disconnect} at once.
+   * A synchronous handler costs nothing extra (no tick).
    */
-  connect(socket: ServerSocket): ConnectRefusal | undefined;
+  connect(socket: ServerSocket): ConnectRefusal | undefined | Promise<ConnectRefusal | undefined>;
   /**
    * Called right after the CONNECT acknowledgement was sent for an accepted socket, so the
    * handler's first emits reach the client after its `connect` event. Must not throw.
@@ -99,8 +119,21 @@ export interface NamespaceHandler {
    * verbatim to another socket of the same namespace (text event, no ack id), else undefined.
    */
   event(socket: ServerSocket, name: string, args: unknown[], ack: Ack | undefined, encoded: string | undefined): void;
-  /** Called once when the socket leaves, whatever the reason. */
-  disconnect(socket: ServerSocket, reason: DisconnectReason): void;
+  /**
+   * Called when the socket leaves, whatever the reason. With connection state recovery on and a
+   * recoverable reason (the transport went away, not the client or the server leaving the
+   * namespace), `held` is true: the same socket object stays addressable, its emits are retained,
+   * and later comes either `connect()` again with `socket.recovered` true, or
+   * {@link NamespaceHandler.expired}. Otherwise `held` is false and the socket is gone for good.
+   */
+  disconnect(socket: ServerSocket, reason: DisconnectReason, held: boolean): void;
+  /**
+   * Called once for a held socket that will not come back: its recovery window passed, its
+   * retained packets went over their bounds, its client came back but could not be given its
+   * session, the handler refused its recovery, or the server closed. The socket is forgotten.
+   * Must not throw.
+   */
+  expired?(socket: ServerSocket): void;
   /**
    * Called instead of {@link NamespaceHandler.event} for an EVENT the engine dropped because the
    * client exceeds its message rate (see EngineOptions.messageRate), so the handler can tell the

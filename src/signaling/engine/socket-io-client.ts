@@ -13,7 +13,8 @@ import { PacketType, type Decoder, type Packet } from 'socket.io-parser';
 import type { ClientFault } from '../../machines/engine-session-machine.js';
 import type { Deadline } from './deadline-queue.js';
 import type { DeadlineTarget, EngineRuntime } from './engine-runtime.js';
-import type { DisconnectReason, Handshake, NamespaceHandler } from './namespace-handler.js';
+import { RECOVERABLE_REASONS } from './connection-state-recovery.js';
+import type { ConnectRefusal, DisconnectReason, Handshake, NamespaceHandler } from './namespace-handler.js';
 import { isBinaryPacketText } from './socket-io-codec.js';
 import { SocketIoSocket, type SocketCarrier } from './socket-io-socket.js';
 import { fullBucket, takeToken, WindowCounter, type BucketState } from './token-bucket.js';
@@ -55,6 +56,10 @@ class PendingBinary implements DeadlineTarget {
 export class SocketIoClient implements DeadlineTarget, SocketCarrier, BucketState {
   /** Sockets by namespace; created on the first CONNECT. */
   private sockets: Map<string, SocketIoSocket> | null = null;
+  /** Namespaces whose async `connect()` has not settled yet. */
+  private connecting: Set<string> | null = null;
+  /** True once the session ended. */
+  private closed = false;
   private binary: PendingBinary | null = null;
   /** The message-rate bucket's state (see takeToken): two numbers, not an object per client. */
   tokens: number;
@@ -103,12 +108,31 @@ export class SocketIoClient implements DeadlineTarget, SocketCarrier, BucketStat
     this.handle(packet, data);
   }
 
-  /** The session ended: every socket leaves with `reason`, every deadline is cancelled. */
+  /**
+   * The session ended: every socket leaves with `reason`, every deadline is cancelled. With
+   * connection state recovery, a socket whose transport went away (not its client) is held.
+   */
   close(reason: DisconnectReason): void {
+    this.closed = true;
     this.dropBinary();
     const sockets = this.sockets;
     this.sockets = null;
-    if (sockets !== null) for (const socket of sockets.values()) socket.left(reason);
+    if (sockets === null) return;
+    const recoverable = RECOVERABLE_REASONS.has(reason);
+    for (const socket of sockets.values()) {
+      if (recoverable && socket.holdable) socket.hold(reason);
+      else socket.left(reason);
+    }
+  }
+
+  /** An Engine.IO ping was written: every packet written before it is read once its pong comes. */
+  pingWritten(): void {
+    if (this.sockets !== null) for (const socket of this.sockets.values()) socket.pingWritten();
+  }
+
+  /** The client answered the last ping. */
+  pongReceived(): void {
+    if (this.sockets !== null) for (const socket of this.sockets.values()) socket.pongReceived();
   }
 
   // ---- SocketCarrier ------------------------------------------------------------------------
@@ -250,7 +274,7 @@ export class SocketIoClient implements DeadlineTarget, SocketCarrier, BucketStat
       this.refuseConnect(nsp, { message: 'Invalid namespace' });
       return;
     }
-    if (this.sockets?.has(nsp)) return;
+    if (this.sockets?.has(nsp) || this.connecting?.has(nsp)) return;
     const { carrier } = this;
     const handshake: Handshake = {
       auth: auth ?? {},
@@ -258,16 +282,53 @@ export class SocketIoClient implements DeadlineTarget, SocketCarrier, BucketStat
       remoteAddress: carrier.remoteAddress,
       origin: carrier.origin,
     };
-    const socket = new SocketIoSocket(this.runtime, this, nsp, handler, handshake);
-    const refusal = socket.runConnectHandler();
-    if (refusal !== undefined) {
-      this.refuseConnect(nsp, refusal.data === undefined ? { message: refusal.message } : refusal);
+    let socket: SocketIoSocket;
+    let outcome: ReturnType<SocketIoSocket['runConnectHandler']>;
+    const restoration = this.runtime.recovery?.restore(nsp, auth);
+    if (restoration !== undefined) {
+      // The store holds only this engine's sockets.
+      socket = restoration.socket as SocketIoSocket;
+      socket.bindForRecovery(this, handshake);
+      outcome = socket.runConnectHandler(restoration.replay);
+    } else {
+      socket = new SocketIoSocket(this.runtime, this, nsp, handler, handshake);
+      outcome = socket.runConnectHandler();
+    }
+    if (!(outcome instanceof Promise)) {
+      this.finishConnect(socket, outcome);
       return;
     }
-    if (!carrier.isOpen) return;
+    // An async connect(): CONNECT is answered once it settles; repeated CONNECTs meanwhile are ignored.
+    const connecting = (this.connecting ??= new Set());
+    connecting.add(nsp);
+    void outcome.then((refusal) => {
+      connecting.delete(nsp);
+      this.finishConnect(socket, refusal);
+    });
+  }
+
+  /** Answers CONNECT once the handler decided: CONNECT_ERROR, or CONNECT and the socket joined. */
+  private finishConnect(socket: SocketIoSocket, refusal: ConnectRefusal | undefined): void {
+    const { carrier } = this;
+    // Taken over meanwhile by a recovery on another session: that one answers.
+    if (!socket.isCarriedBy(this)) return;
+    if (refusal !== undefined) {
+      if (carrier.isOpen) {
+        this.refuseConnect(socket.nsp, refusal.data === undefined ? { message: refusal.message } : refusal);
+      }
+      return;
+    }
+    if (!carrier.isOpen || this.closed) {
+      socket.lostBeforeAcknowledged();
+      return;
+    }
+    const { nsp } = socket;
     (this.sockets ??= new Map()).set(nsp, socket);
-    const [connect] = this.runtime.codec.encode({ type: PacketType.CONNECT, nsp, data: { sid: socket.id } });
+    const data = socket.pid === '' ? { sid: socket.id } : { sid: socket.id, pid: socket.pid };
+    const [connect] = this.runtime.codec.encode({ type: PacketType.CONNECT, nsp, data });
     carrier.writeMessageText(connect);
+    if (socket.recovered) this.runtime.stats.recovery.recovered += 1;
+    else if (socket.pid !== '') this.runtime.recovery!.store.track(socket);
     socket.acknowledged();
   }
 

@@ -1,13 +1,23 @@
-/** One Socket.IO socket: an Engine.IO session joined to one namespace. */
+/**
+ * One Socket.IO socket: an Engine.IO session joined to one namespace. With connection state
+ * recovery on, the socket outlives its session when the transport went away: it is held, its
+ * emits retained, until a reconnecting client claims it and it is bound to the new session
+ * (./connection-state-recovery.ts).
+ */
+import { randomBytes } from 'node:crypto';
 import { PacketType, type Packet } from 'socket.io-parser';
 import type {
   Ack,
   AckRequester,
+  ConnectRefusal,
   DisconnectReason,
   Handshake,
   NamespaceHandler,
   ServerSocket,
 } from './namespace-handler.js';
+import type { RestorableSocket } from './connection-state-recovery.js';
+import { isEventWithoutAckId, withOffset } from './recovery-offsets.js';
+import { RetainedLog, type RetainedPacket } from './retained-log.js';
 import { checkAckTimeout, type AckDeadline } from './ack-deadlines.js';
 import { AckError } from './ack-error.js';
 import type { DeadlineTarget, EngineRuntime } from './engine-runtime.js';
@@ -38,11 +48,21 @@ class PendingAck implements AckDeadline {
   }
 }
 
+/** What `connect()` of a handler may return. */
+type ConnectOutcome = ConnectRefusal | undefined | Promise<ConnectRefusal | undefined>;
+
 /** The engine's {@link ServerSocket}. */
-export class SocketIoSocket implements ServerSocket, DeadlineTarget {
+export class SocketIoSocket implements ServerSocket, DeadlineTarget, RestorableSocket {
   readonly id = generateId();
   connected = false;
+  recovered = false;
+  /** True while the transport is gone and the socket waits to be recovered. */
+  held = false;
   data: unknown = undefined;
+  /** The private session id (128 random bits) given to the client; '' without recovery. */
+  readonly pid: string;
+  /** Packets the client may not have read, with their offsets; null without recovery. */
+  readonly log: RetainedLog | null;
   /** Packets emitted from inside `connect()`, sent once CONNECT is acknowledged. */
   private early: (string | Buffer)[] | null = null;
   /** The id of the next EVENT that asks for an ack; ids are never reused on a socket. */
@@ -52,11 +72,22 @@ export class SocketIoSocket implements ServerSocket, DeadlineTarget {
 
   constructor(
     private readonly runtime: EngineRuntime,
-    private readonly carrier: SocketCarrier,
+    /** The client carrying the socket; another one after a recovery. */
+    private carrier: SocketCarrier,
     readonly nsp: string,
     readonly handler: NamespaceHandler,
-    readonly handshake: Handshake,
-  ) {}
+    /** The handshake of the session carrying the socket now. */
+    public handshake: Handshake,
+  ) {
+    const { recovery } = runtime;
+    if (recovery === null) {
+      this.pid = '';
+      this.log = null;
+    } else {
+      this.pid = randomBytes(16).toString('base64url');
+      this.log = new RetainedLog(recovery.offsets.next, recovery.options);
+    }
+  }
 
   emit(event: string, ...args: unknown[]): void {
     this.sendPacket({ type: PacketType.EVENT, nsp: this.nsp, data: [event, ...args] });
@@ -128,12 +159,33 @@ export class SocketIoSocket implements ServerSocket, DeadlineTarget {
   }
 
   sendEncoded(packet: string): void {
+    if (this.log !== null && (this.connected || this.held)) {
+      if (isEventWithoutAckId(packet)) {
+        const { offsets } = this.runtime.recovery!;
+        const offset = offsets.take();
+        this.sendRetained(offset, withOffset(packet, offsets.format(offset)));
+        return;
+      }
+      if (packet.charCodeAt(0) === 50 /* '2' */) {
+        // An EVENT text of an unusual shape: decoded once, so that it is tagged like any other.
+        this.sendPacket(this.runtime.codec.decodeText(packet));
+        return;
+      }
+    }
     if (!this.connected) return;
     if (this.early !== null) this.early.push(packet);
     else this.carrier.writeMessageText(packet);
   }
 
   disconnect(): void {
+    if (this.held) {
+      // The application lets a held socket go: it will not be recovered.
+      this.held = false;
+      this.runtime.recovery!.store.release(this);
+      this.log!.clear();
+      this.tellDisconnect('server namespace disconnect', false);
+      return;
+    }
     if (!this.connected) return;
     this.sendPacket({ type: PacketType.DISCONNECT, nsp: this.nsp });
     this.carrier.releaseSocket(this);
@@ -146,16 +198,139 @@ export class SocketIoSocket implements ServerSocket, DeadlineTarget {
    */
   left(reason: DisconnectReason): void {
     this.connected = false;
+    this.early = null;
     this.failPendingAcks(reason);
+    if (this.log !== null) {
+      this.runtime.recovery!.store.release(this);
+      this.log.clear();
+    }
+    this.tellDisconnect(reason, false);
+  }
+
+  /**
+   * The session carrying the socket ended for `reason`, which its client did not choose: the
+   * socket is held for recovery and its handler told so. Emits from now on are retained.
+   */
+  hold(reason: DisconnectReason, persist = true): void {
+    this.connected = false;
+    this.held = true;
+    this.early = null;
+    this.failPendingAcks(reason);
+    this.runtime.stats.recovery.held += 1;
+    if (persist) this.runtime.recovery!.store.persist(this);
+    this.tellDisconnect(reason, true);
+  }
+
+  /** True when `carrier` carries the socket now (it may have moved to another by recovery). */
+  isCarriedBy(carrier: SocketCarrier): boolean {
+    return this.carrier === carrier;
+  }
+
+  /** True when the socket may be held after its session ends (recovery is on, its client has its pid). */
+  get holdable(): boolean {
+    return this.log !== null && this.connected;
+  }
+
+  /** If held, the socket ends for good: forgotten, and its handler's `expired()` told. */
+  expire(): void {
+    if (!this.held) return;
+    this.held = false;
+    this.runtime.recovery!.store.release(this);
+    this.log!.clear();
+    this.runtime.stats.recovery.expired += 1;
+    this.tellExpired();
+  }
+
+  replayAfter(clientOffset: number | 'none'): RetainedPacket[] | undefined {
+    const log = this.log;
+    if (log === null) return undefined;
+    // An offset from before this socket existed: the client received nothing of this socket's.
+    const after = clientOffset === 'none' || clientOffset < log.firstOffset ? log.firstOffset - 1 : clientOffset;
+    return log.replayAfter(after);
+  }
+
+  /**
+   * The socket's client came back on another session: the socket moves to it (taken from the
+   * session that still carried it, if the server had not noticed that one fail yet).
+   */
+  bindForRecovery(carrier: SocketCarrier, handshake: Handshake): void {
+    if (this.connected) {
+      // Claimed already: held only to tell the handler, with no window of its own.
+      this.carrier.releaseSocket(this);
+      this.hold('transport close', false);
+    }
+    this.carrier = carrier;
+    this.handshake = handshake;
+    this.held = false;
+    this.recovered = true;
+  }
+
+  /** An Engine.IO ping was written after every packet written so far. */
+  pingWritten(): void {
+    const log = this.log;
+    if (log !== null && this.connected) log.pingMark = log.writtenThrough;
+  }
+
+  /** The client answered that ping: it read every packet written before it. */
+  pongReceived(): void {
+    if (this.connected) this.log?.pongReceived();
+  }
+
+  /**
+   * A packet that gets an offset: retained, then written unless the socket is held (or queued
+   * behind CONNECT). A held socket whose log had to drop a packet never written expires: its
+   * client can no longer get everything it missed.
+   */
+  private sendRetained(offset: number, packet: RetainedPacket): void {
+    const log = this.log!;
+    log.append(offset, packet);
+    if (this.held) {
+      this.runtime.recovery!.store.append(this, offset, packet);
+      if (log.discardedThrough > log.writtenThrough) this.expire();
+      return;
+    }
+    if (this.early !== null) {
+      if (typeof packet === 'string') this.early.push(packet);
+      else this.early.push(...packet);
+      return;
+    }
+    log.writtenThrough = offset;
+    if (typeof packet === 'string') {
+      this.carrier.writeMessageText(packet);
+      return;
+    }
+    const [text, ...attachments] = packet;
+    this.carrier.writeMessageText(text);
+    for (const attachment of attachments) this.carrier.writeMessageBinary(attachment);
+  }
+
+  private tellDisconnect(reason: DisconnectReason, held: boolean): void {
     try {
-      this.handler.disconnect(this, reason);
+      this.handler.disconnect(this, reason, held);
     } catch (error) {
       console.error(`namespace ${this.nsp}: disconnect handler threw`, error);
     }
   }
 
+  private tellExpired(): void {
+    try {
+      this.handler.expired?.(this);
+    } catch (error) {
+      console.error(`namespace ${this.nsp}: expired handler threw`, error);
+    }
+  }
+
   /** Encodes and sends a packet; the encoder turns EVENT/ACK with binary into BINARY_*. */
   sendPacket(packet: Packet): void {
+    const { log } = this;
+    if (log !== null && packet.type === PacketType.EVENT && packet.id === undefined && (this.connected || this.held)) {
+      // The offset goes last, where socket.io-client looks for it (its arguments are ours: see emit()).
+      const offset = this.runtime.recovery!.offsets.take();
+      (packet.data as unknown[]).push(this.runtime.recovery!.offsets.format(offset));
+      const encoded = this.runtime.codec.encode(packet);
+      this.sendRetained(offset, encoded.length === 1 ? encoded[0] : encoded);
+      return;
+    }
     if (!this.connected) return;
     const [text, ...attachments] = this.runtime.codec.encode(packet);
     if (this.early !== null) {
@@ -176,26 +351,58 @@ export class SocketIoSocket implements ServerSocket, DeadlineTarget {
     };
   }
 
-  /** Runs the handler's `connect()` with emits held back; returns its refusal, if any. */
-  runConnectHandler(): ReturnType<NamespaceHandler['connect']> {
+  /**
+   * Runs the handler's `connect()` with emits held back (behind `replay`, the packets a
+   * recovered client missed); returns its refusal, if any, or a promise of it when the handler
+   * answers asynchronously. A refused recovered socket ends (`expired()`).
+   */
+  runConnectHandler(replay: readonly RetainedPacket[] = []): ConnectOutcome {
     this.connected = true;
     this.early = [];
-    try {
-      const refusal = this.handler.connect(this);
-      if (refusal !== undefined) {
-        this.connected = false;
-        this.early = null;
-        // Acks asked for inside a refused connect(): their EVENTs were never sent.
-        this.failPendingAcks(undefined);
-      }
-      return refusal;
-    } catch (error) {
-      this.connected = false;
-      this.early = null;
-      this.failPendingAcks(undefined);
-      console.error(`namespace ${this.nsp}: connect handler threw`, error);
-      return { message: 'Internal server error' };
+    for (const packet of replay) {
+      if (typeof packet === 'string') this.early.push(packet);
+      else this.early.push(...packet);
     }
+    let outcome: ConnectOutcome;
+    try {
+      outcome = this.handler.connect(this);
+    } catch (error) {
+      console.error(`namespace ${this.nsp}: connect handler threw`, error);
+      return this.connectSettled({ message: 'Internal server error' });
+    }
+    if (outcome instanceof Promise) {
+      return outcome.then(
+        (refusal) => this.connectSettled(refusal),
+        (error: unknown) => {
+          console.error(`namespace ${this.nsp}: connect handler rejected`, error);
+          return this.connectSettled({ message: 'Internal server error' });
+        },
+      );
+    }
+    return this.connectSettled(outcome);
+  }
+
+  private connectSettled(refusal: ConnectRefusal | undefined): ConnectRefusal | undefined {
+    if (refusal === undefined) return undefined;
+    this.connected = false;
+    this.early = null;
+    // Acks asked for inside a refused connect(): their EVENTs were never sent.
+    this.failPendingAcks(undefined);
+    if (this.recovered) {
+      this.held = true;
+      this.expire();
+    }
+    return refusal;
+  }
+
+  /**
+   * CONNECT was admitted but its session closed before it could be acknowledged (an async
+   * `connect()`): a recovered socket is held again (its client still has its pid), any other
+   * leaves with 'transport close'.
+   */
+  lostBeforeAcknowledged(): void {
+    if (this.recovered && this.log !== null) this.hold('transport close');
+    else this.left('transport close');
   }
 
   /**
@@ -213,6 +420,7 @@ export class SocketIoSocket implements ServerSocket, DeadlineTarget {
       return;
     }
     this.early = null;
+    if (this.log !== null) this.log.writtenThrough = this.log.lastOffset;
     this.notifyConnected();
   }
 
@@ -225,6 +433,7 @@ export class SocketIoSocket implements ServerSocket, DeadlineTarget {
       if (typeof item === 'string') this.carrier.writeMessageText(item);
       else this.carrier.writeMessageBinary(item);
     }
+    if (this.log !== null) this.log.writtenThrough = this.log.lastOffset;
     this.notifyConnected();
   }
 

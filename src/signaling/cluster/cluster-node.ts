@@ -1,0 +1,201 @@
+/**
+ * One Parley node's membership of a Redis cluster: the narrow seam the signaling namespace is
+ * wired to with `--redis`. It puts the parts together (rooms in Redis, the directory, the relay
+ * bus) and routes what crosses nodes:
+ * - a room step's effects go to the node that hosts the peer they name (`params.peerId`): run
+ *   here when the peer is local, else sent through the relay bus and run there;
+ * - a relayed packet goes to the local socket of its peer, or through the bus to its node;
+ * - a dead node's seats are released with the machine's leave event, and the effects routed.
+ * Effects and packets for one peer travel on the same stream, so they arrive in the order the
+ * sending node produced them.
+ *
+ * The namespace keeps its sockets; it tells the node which peers it hosts and how to carry out
+ * an effect and hand over a packet locally.
+ */
+import { randomBytes } from 'node:crypto';
+import type { AnyStateMachine, EventFromLogic, InputFrom, SnapshotFrom } from 'xstate';
+import type { EngineLog } from '../engine/engine-log.js';
+import { ClusterKeys } from './cluster-keys.js';
+import { NodeDirectory } from './node-directory.js';
+import { RedisLink } from './redis-link.js';
+import { RedisRoomStore, type ClusterEffect, type RoomStep } from './redis-room-store.js';
+import { RelayBus, type RelayOutcome } from './relay-bus.js';
+
+/** How to start a {@link ClusterNode}. */
+export interface ClusterNodeOptions<TMachine extends AnyStateMachine> {
+  /** `redis://…` */
+  readonly url: string;
+  /** This node's id; default 12 random bytes (a node id is never reused). */
+  readonly nodeId?: string;
+  readonly log?: EngineLog;
+  readonly keys?: ClusterKeys;
+  /** The room machine and how to make, dispose of and leave a room (see RedisRoomStore). */
+  readonly machine: TMachine;
+  readonly input: (room: string) => InputFrom<TMachine>;
+  readonly isDisposable: (snapshot: SnapshotFrom<TMachine>) => boolean;
+  /** The event that frees `peerId`'s seat (released for a dead node). */
+  readonly leaveEvent: (peerId: string) => EventFromLogic<TMachine>;
+  /** Whether peer `peerId` has its socket on this node. */
+  readonly hosts: (peerId: string) => boolean;
+  /** Carries out `effect` of room `room` for a peer on this node. */
+  readonly effect: (effect: ClusterEffect, room: string) => void;
+  /** Hands a packet relayed from another node to local peer `peerId`. */
+  readonly deliver: (peerId: string, text: string) => void;
+  /** This node was taken for dead or Redis restarted empty: its clients must join again. */
+  readonly onEvicted?: () => void;
+  readonly heartbeatMillis?: number;
+  /** How long a peer's node is remembered before it is looked up again; default 1000 ms. */
+  readonly locationCacheMillis?: number;
+  /** Wall-clock time for the location cache; default `Date.now`. */
+  readonly now?: () => number;
+}
+
+/**
+ * Bus packets that carry an effect rather than a Socket.IO packet start with this character;
+ * a Socket.IO packet starts with its type, a digit.
+ */
+const EFFECT_MARK = '!';
+
+/** What a relay came to. */
+export type ClusterRelayOutcome = 'delivered' | RelayOutcome | 'no-peer';
+
+/** A node of the cluster. */
+export class ClusterNode<TMachine extends AnyStateMachine> {
+  readonly nodeId: string;
+  /** The node's Redis connections (for `parley_redis_up`). */
+  readonly links: readonly RedisLink[];
+  readonly rooms: RedisRoomStore<TMachine>;
+  readonly directory: NodeDirectory;
+  readonly bus: RelayBus;
+  readonly #options: ClusterNodeOptions<TMachine>;
+  readonly #commands: RedisLink;
+  readonly #locations = new Map<string, { node: string; until: number }>();
+  readonly #now: () => number;
+  readonly #cacheMillis: number;
+
+  private constructor(options: ClusterNodeOptions<TMachine>) {
+    this.#options = options;
+    this.nodeId = options.nodeId ?? randomBytes(12).toString('base64url');
+    this.#now = options.now ?? Date.now;
+    this.#cacheMillis = options.locationCacheMillis ?? 1000;
+    const keys = options.keys ?? new ClusterKeys();
+    this.#commands = new RedisLink({ url: options.url, role: 'commands', log: options.log });
+    const reader = new RedisLink({ url: options.url, role: 'relay reader', log: options.log, commandTimeoutMillis: 0 });
+    this.links = [this.#commands, reader];
+    this.rooms = new RedisRoomStore({
+      link: this.#commands,
+      machine: options.machine,
+      input: options.input,
+      isDisposable: options.isDisposable,
+      prefix: `${keys.prefix}room:`,
+    });
+    this.directory = new NodeDirectory({
+      nodeId: this.nodeId,
+      link: this.#commands,
+      keys,
+      log: options.log,
+      heartbeatMillis: options.heartbeatMillis,
+      onEvicted: options.onEvicted,
+      releaseSeat: async ({ peerId, room }) => void (await this.step(room, options.leaveEvent(peerId))),
+    });
+    this.bus = new RelayBus({
+      nodeId: this.nodeId,
+      commands: this.#commands,
+      reader,
+      keys,
+      deliver: (peerId, text) => this.#received(peerId, text),
+    });
+  }
+
+  /** Connects to Redis (waiting up to `timeoutMillis`), joins the cluster and starts reading relayed packets. */
+  static async start<TMachine extends AnyStateMachine>(
+    options: ClusterNodeOptions<TMachine>,
+    timeoutMillis = 10_000,
+  ): Promise<ClusterNode<TMachine>> {
+    const node = new ClusterNode(options);
+    try {
+      await Promise.all(node.links.map((link) => link.whenUp(timeoutMillis)));
+      await node.directory.start();
+    } catch (error) {
+      await Promise.all(node.links.map((link) => link.close()));
+      throw error;
+    }
+    node.bus.start();
+    return node;
+  }
+
+  /**
+   * Feeds `event` to room `room` atomically across nodes and routes its effects; resolves once
+   * they are carried out here or handed to Redis for their node. Rejects with a ClusterError.
+   */
+  async step(room: string, event: EventFromLogic<TMachine>): Promise<RoomStep<TMachine>> {
+    const step = await this.rooms.step(room, event);
+    const remote: Array<Promise<unknown>> = [];
+    for (const effect of step.effects) {
+      const peerId = (effect.params as { peerId?: unknown } | undefined)?.peerId;
+      if (typeof peerId !== 'string' || this.#options.hosts(peerId)) {
+        this.#options.effect(effect, room);
+        continue;
+      }
+      remote.push(this.#sendTo(peerId, EFFECT_MARK + JSON.stringify({ room, effect })));
+    }
+    await Promise.all(remote);
+    return step;
+  }
+
+  /** Records that `peerId` (now hosted here) holds a seat in `room`. */
+  seat(peerId: string, room: string): Promise<void> {
+    this.#locations.delete(peerId);
+    return this.directory.seat(peerId, room);
+  }
+
+  /** Forgets `peerId`'s seat on this node. */
+  unseat(peerId: string): Promise<void> {
+    return this.directory.unseat(peerId);
+  }
+
+  /** Hands `text` (a Socket.IO packet) to peer `peerId`, here or on its node. */
+  relay(peerId: string, text: string): Promise<ClusterRelayOutcome> {
+    if (this.#options.hosts(peerId)) {
+      this.#options.deliver(peerId, text);
+      return Promise.resolve('delivered');
+    }
+    return this.#sendTo(peerId, text);
+  }
+
+  /** Leaves the cluster and closes the connections. */
+  async stop(): Promise<void> {
+    await this.directory.stop();
+    await this.bus.stop();
+    await Promise.all(this.links.map((link) => link.close()));
+  }
+
+  async #sendTo(peerId: string, text: string): Promise<ClusterRelayOutcome> {
+    const node = await this.#locate(peerId);
+    if (node === undefined) return 'no-peer';
+    const outcome = await this.bus.send(node, peerId, text);
+    if (outcome === 'node-gone') this.#locations.delete(peerId);
+    return outcome;
+  }
+
+  async #locate(peerId: string): Promise<string | undefined> {
+    const cached = this.#locations.get(peerId);
+    if (cached !== undefined && cached.until > this.#now()) return cached.node;
+    const node = await this.directory.locate(peerId);
+    if (node === undefined) this.#locations.delete(peerId);
+    else this.#locations.set(peerId, { node, until: this.#now() + this.#cacheMillis });
+    return node;
+  }
+
+  #received(peerId: string, text: string): void {
+    // A peer that moved away meanwhile: what was meant for it here is dropped (it recovers
+    // what it missed through its session, on its new node).
+    if (!this.#options.hosts(peerId)) return;
+    if (!text.startsWith(EFFECT_MARK)) {
+      this.#options.deliver(peerId, text);
+      return;
+    }
+    const { room, effect } = JSON.parse(text.slice(EFFECT_MARK.length)) as { room: string; effect: ClusterEffect };
+    this.#options.effect(effect, room);
+  }
+}

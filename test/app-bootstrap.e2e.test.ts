@@ -1,0 +1,146 @@
+/**
+ * How the web app starts, in real headless Chromium against a real Parley: the inline script at
+ * the top of the page asks for the camera before any script file has arrived, the page's
+ * Content-Security-Policy allows that one script by its hash, the app takes the request over
+ * instead of asking again, and the call page is preloaded beside the first chunk. (The time this
+ * saves is measured by bench/time-to-media.ts, not here.)
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from './helpers/browser.js';
+import { startTestServer } from './helpers/parley.js';
+import { buildApp, expectRemoteVideoFlowing, noticeKinds, openApp, waitForStatus } from './helpers/app.js';
+import type { RunningParleyServer } from '../src/signaling/parley-server.js';
+
+let app: Awaited<ReturnType<typeof buildApp>>;
+let parley: RunningParleyServer;
+let browser: Browser;
+let context: BrowserContext;
+
+beforeAll(async () => {
+  app = await buildApp();
+  parley = await startTestServer({ staticDir: app.dir });
+  browser = await launchChromium();
+  context = await browser.newContext();
+}, 120_000);
+afterAll(async () => {
+  await browser?.close();
+  parley?.close();
+  await app?.remove();
+});
+
+/**
+ * Run before the page's scripts: records each getUserMedia call (whether an inline script made it,
+ * and whether any script file had run by then) and every CSP violation.
+ */
+const RECORD_STARTUP = `
+  (() => {
+    window.__startup = { media: [], violations: [] };
+    const native = MediaDevices.prototype.getUserMedia;
+    MediaDevices.prototype.getUserMedia = function (...args) {
+      const script = document.currentScript;
+      window.__startup.media.push({
+        inline: script !== null && script.src === '',
+        scriptFilesRun: performance.getEntriesByType('resource').some((entry) => entry.initiatorType === 'script'),
+      });
+      return native.apply(this, args);
+    };
+    document.addEventListener('securitypolicyviolation', (event) => {
+      window.__startup.violations.push(event.violatedDirective + ' ' + event.blockedURI);
+    });
+  })();
+`;
+
+interface Startup {
+  media: { inline: boolean; scriptFilesRun: boolean }[];
+  violations: string[];
+}
+
+async function openRecorded(url: string): Promise<Page> {
+  const page = await context.newPage();
+  await page.addInitScript(RECORD_STARTUP);
+  await page.goto(url);
+  return page;
+}
+
+function startupOf(page: Page): Promise<Startup> {
+  return page.evaluate(() => (window as unknown as { __startup: Startup }).__startup);
+}
+
+describe('the web app’s start', () => {
+  it('asks for the camera once, from the inline script in the head, which its CSP allows by hash', async () => {
+    const page = await openRecorded(`${parley.url}/?room=boot-once`);
+    try {
+      await waitForStatus(page, 'waiting');
+      const startup = await startupOf(page);
+      expect(startup.media).toEqual([{ inline: true, scriptFilesRun: false }]);
+      expect(startup.violations).toEqual([]);
+      // The app took the early request over: the self-view shows its stream.
+      expect(
+        await page
+          .getByTestId('local-video')
+          .evaluate((video: HTMLVideoElement) => (video.srcObject as MediaStream | null)?.getVideoTracks().length),
+      ).toBe(1);
+
+      const response = await fetch(`${parley.url}/?room=boot-once`);
+      const policy = response.headers.get('content-security-policy') ?? '';
+      const html = await response.text();
+      expect(html).toMatch(/<head>\s*<meta charset="utf-8" \/>\s*<script>/);
+      // Exactly one inline script is allowed, by its hash; scripts from elsewhere still are not.
+      expect(policy.match(/'sha256-[A-Za-z0-9+/=]+'/g)).toHaveLength(1);
+      expect(policy).toContain("script-src 'self' 'sha256-");
+      expect(policy).not.toContain('unsafe-inline');
+      // The call page is fetched beside the first chunk, not after it has run.
+      expect(html).toMatch(/<link rel="modulepreload" crossorigin href="\/assets\/call-page-[\w-]+\.js">/);
+    } finally {
+      await page.close();
+    }
+  }, 60_000);
+
+  it('asks for no camera when the link names no valid room', async () => {
+    const page = await openRecorded(`${parley.url}/?room=not%20a%20room`);
+    try {
+      await expect.poll(() => noticeKinds(page)).toEqual(['bad-room']);
+      const startup = await startupOf(page);
+      expect(startup.media).toEqual([]);
+      expect(startup.violations).toEqual([]);
+      expect(parley.signaling.rooms.size).toBe(0);
+    } finally {
+      await page.close();
+    }
+  }, 60_000);
+
+  it('still falls back to audio only when the early request for the camera is refused', async () => {
+    const page = await context.newPage();
+    // The camera is refused, the microphone allowed: the inline script's request fails.
+    await page.addInitScript(`
+      const native = MediaDevices.prototype.getUserMedia;
+      MediaDevices.prototype.getUserMedia = function (constraints) {
+        if (constraints?.video) return Promise.reject(new DOMException('denied', 'NotAllowedError'));
+        return native.call(this, constraints);
+      };
+    `);
+    await page.goto(`${parley.url}/?room=boot-denied`);
+    try {
+      await waitForStatus(page, 'waiting');
+      await expect.poll(() => noticeKinds(page)).toEqual(['camera-denied']);
+      expect(await page.locator('#call').getAttribute('data-media')).toBe('audio-only');
+    } finally {
+      await page.close();
+    }
+  }, 60_000);
+
+  it('calls between two tabs that both started this way', async () => {
+    const first = await openApp(context, `${parley.url}/?room=boot-call`);
+    const second = await openApp(context, `${parley.url}/?room=boot-call`);
+    try {
+      await waitForStatus(first, 'connected');
+      await waitForStatus(second, 'connected');
+      await expectRemoteVideoFlowing(first);
+      await expectRemoteVideoFlowing(second);
+    } finally {
+      await first.close();
+      await second.close();
+    }
+  }, 60_000);
+});

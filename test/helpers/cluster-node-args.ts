@@ -1,0 +1,20 @@
+/**
+ * The arguments of `parley serve --redis` for tests that run several Parley processes on one
+ * redis-server: a free port, and the per-address limits lifted (every test client is 127.0.0.1).
+ */
+export function clusterNodeArgs(redisUrl: string, port = 0, extra: readonly string[] = []): string[] {
+  return [
+    'serve',
+    '--port',
+    String(port),
+    '--redis',
+    redisUrl,
+    '--max-connections-per-address',
+    '100000',
+    '--max-sessions-per-address',
+    '100000',
+    '--handshake-rate',
+    '100000',
+    ...extra,
+  ];
+}
