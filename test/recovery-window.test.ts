@@ -26,6 +26,39 @@ describe('Parley server', () => {
   });
 });
 
+describe('parley_recovery_total', () => {
+  it('counts a socket held after its connection dropped, then recovered with its pid', async () => {
+    const server = await startTestServer({ metrics: { enabled: true } });
+    try {
+      const url = `${server.url.replace('http', 'ws')}/socket.io/?EIO=4&transport=websocket`;
+      const first = await openWebSocket(url);
+      await first.next(); // the open packet
+      first.ws.send('40{"room":"recovery-metrics"}');
+      const { pid } = JSON.parse((await first.next()).toString().slice(2)) as { pid: string };
+      first.ws.terminate();
+      await expect.poll(() => recoveryCounts(server.url)).toMatchObject({ held: 1, recovered: 0 });
+      const second = await openWebSocket(url);
+      await second.next();
+      second.ws.send(`40${JSON.stringify({ room: 'recovery-metrics', pid })}`);
+      expect(JSON.parse((await second.next()).toString().slice(2))).toMatchObject({ pid });
+      await expect.poll(() => recoveryCounts(server.url)).toMatchObject({ held: 1, recovered: 1, expired: 0 });
+      second.ws.close();
+    } finally {
+      server.close();
+    }
+  });
+});
+
+/** The outcomes of `parley_recovery_total` as /metrics reports them. */
+async function recoveryCounts(url: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const counts: Record<string, number> = {};
+  for (const match of text.matchAll(/^parley_recovery_total\{outcome="(\w+)"\} (\d+)$/gm)) {
+    counts[match[1] ?? ''] = Number(match[2]);
+  }
+  return counts;
+}
+
 describe('parley serve --recovery-window', () => {
   it('leaves the server default (2 minutes) when absent', () => {
     expect(parseServeConfig([], {}).engine?.connectionStateRecovery).toBeUndefined();

@@ -129,6 +129,17 @@ export function createMetrics(sources: MetricSources): Registry {
       [{ outcome: 'rate limited' }, signaling.stats.turnRefused],
     ],
   );
+  mirroredCounter(
+    registry,
+    'parley_recovery_total',
+    'Connection state recovery: sockets held after their connection dropped, recovered by their client within the window, and expired.',
+    ['outcome'],
+    () => [
+      [{ outcome: 'held' }, engine.stats.recovery.held],
+      [{ outcome: 'recovered' }, engine.stats.recovery.recovered],
+      [{ outcome: 'expired' }, engine.stats.recovery.expired],
+    ],
+  );
   const files = sources.files;
   if (files !== undefined) {
     new Gauge({
