@@ -68,6 +68,11 @@ export type GeneratorCommand = { readonly kind: 'close' };
 export interface HoldWorkload {
   readonly mode: 'hold';
   readonly port: number;
+  /**
+   * The port the second peer of each room connects to (bench/cluster-hold.ts: another node of a
+   * cluster, so that every relay crosses nodes); `port` when absent.
+   */
+  readonly partnerPort?: number;
   readonly localAddresses: readonly string[];
   /** Even, and below the server's connections-per-address limit. */
   readonly peersPerAddress: number;

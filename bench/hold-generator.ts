@@ -181,10 +181,12 @@ class HoldGenerator {
     timeoutMillis = JOIN_TIMEOUT_MILLIS,
   ): Promise<{ outcomes: Record<Outcome, number>; retried: number }> {
     const { handshakeBurst, handshakeRate, connectConcurrency, port, roomPrefix } = this.workload;
+    const partnerPort = this.workload.partnerPort ?? port;
     const queues = addresses.map((address, addressIndex) => ({
       address,
       pending: Array.from({ length: perAddress }, (_, index) => ({
         room: `${roomPrefix}${roomTag}-${addressIndex}-${index >> 1}`,
+        port: index % 2 === 0 ? port : partnerPort,
         retries: 0,
       })),
       tokens: handshakeBurst,
@@ -198,9 +200,9 @@ class HoldGenerator {
     let retried = 0;
     let turn = 0;
     await new Promise<void>((resolve) => {
-      const open = (queue: Queue, room: string, retries: number) => {
+      const open = (queue: Queue, room: string, peerPort: number, retries: number) => {
         inFlight++;
-        const peer = new WirePeer(port, room, this.listener, queue.address);
+        const peer = new WirePeer(peerPort, room, this.listener, queue.address);
         const attempt: Attempt = { peer, outcome: undefined, settle: undefined };
         const timer = setTimeout(() => {
           this.settle(peer, 'timeout');
@@ -213,7 +215,7 @@ class HoldGenerator {
           if (outcome === 'http 429' && retries < MAX_RETRIES) {
             this.attempts.delete(peer);
             retried++;
-            setTimeout(() => queue.pending.push({ room, retries: retries + 1 }), RETRY_DELAY_MILLIS);
+            setTimeout(() => queue.pending.push({ room, port: peerPort, retries: retries + 1 }), RETRY_DELAY_MILLIS);
             return;
           }
           outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
@@ -232,9 +234,9 @@ class HoldGenerator {
           queue.tokens = Math.min(handshakeBurst, queue.tokens + ((now - queue.refilledAt) * handshakeRate) / 1000);
           queue.refilledAt = now;
           while (queue.pending.length > 0 && queue.tokens >= 1 && inFlight < connectConcurrency) {
-            const { room, retries } = queue.pending.shift() as { room: string; retries: number };
+            const { room, port: peerPort, retries } = queue.pending.shift() as (typeof queue.pending)[number];
             queue.tokens -= 1;
-            open(queue, room, retries);
+            open(queue, room, peerPort, retries);
           }
         }
         turn++;

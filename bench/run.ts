@@ -21,6 +21,9 @@
  * had, BENCH_CHURN=1 runs it in quick mode too, with fewer clients for less time).
  * BENCH_CROSS_NODE=1 also measures relay across two nodes through Redis (bench/cross-node-relay.ts,
  * BENCH_XNODE_* variables there) and writes its section into docs/scaling.md (quick mode: prints it).
+ * BENCH_CLUSTER_HOLD=1 also runs three `parley serve --redis` nodes holding 50,000 connections and
+ * checks a node's cross-node relay rate (bench/cluster-hold.ts, BENCH_CLUSTER_* variables there),
+ * into docs/scaling.md too (quick mode: prints it).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -52,6 +55,7 @@ import {
 } from './time-to-media.js';
 import { readOpenFileLimit, readProcessRssBytes } from './proc-stats.js';
 import { runCrossNodeBench } from './cross-node-relay.js';
+import { runClusterHoldBench } from './cluster-hold.js';
 import {
   churnConfigFromEnv,
   churnSectionOf,
@@ -95,6 +99,7 @@ const runFdLimit = process.env['BENCH_FD_LIMIT'] === undefined ? !quick : proces
 const runInspectorCost = process.env['BENCH_INSPECTOR'] === undefined ? !quick : process.env['BENCH_INSPECTOR'] === '1';
 const runTimeToMedia = process.env['BENCH_TTM'] === undefined ? !quick : process.env['BENCH_TTM'] === '1';
 const runCrossNode = process.env['BENCH_CROSS_NODE'] === '1';
+const runClusterHold = process.env['BENCH_CLUSTER_HOLD'] === '1';
 const runChurn = process.env['BENCH_CHURN'] === undefined ? !quick : process.env['BENCH_CHURN'] === '1';
 /** Everything stops by this time, whatever hangs (the churn section takes about 2 minutes of it). */
 const BENCH_DEADLINE_MILLIS = 20 * 60_000;
@@ -434,6 +439,13 @@ async function main(): Promise<void> {
   if (runCrossNode) {
     // bench/cross-node-relay.ts; its section lives in docs/scaling.md. A failure loses nothing else.
     await runCrossNodeBench(children, quick ? undefined : `${repoRoot}docs/scaling.md`).catch((error: unknown) => {
+      console.error(error instanceof Error ? error.message : String(error));
+      process.exitCode = 1;
+    });
+  }
+  if (runClusterHold) {
+    // bench/cluster-hold.ts; its section lives in docs/scaling.md. A failure loses nothing else.
+    await runClusterHoldBench(children, quick ? undefined : `${repoRoot}docs/scaling.md`).catch((error: unknown) => {
       console.error(error instanceof Error ? error.message : String(error));
       process.exitCode = 1;
     });

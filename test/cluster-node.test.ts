@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { roomMachine, type RoomEvent } from '../src/machines/room-machine.js';
 import { Registry } from 'prom-client';
 import { ClusterNode } from '../src/signaling/cluster/cluster-node.js';
@@ -80,6 +80,43 @@ async function startNode(nodeId: string, heartbeatMillis?: number) {
 }
 
 describe('a call across two cluster nodes', () => {
+  it('keeps packets in order while the node of their peer is being looked up', async () => {
+    const one = await startNode('node-one');
+    const two = await startNode('node-two');
+    try {
+      await one.join('order', 'alice');
+      await two.join('order', 'bob');
+      // Each lookup of bob's node answers only when the test says so.
+      const directory = one.node.directory;
+      const realLocate = directory.locate.bind(directory);
+      const answers: Array<() => void> = [];
+      const locate = vi.spyOn(directory, 'locate').mockImplementation(async (peerId: string) => {
+        const node = await realLocate(peerId);
+        await new Promise<void>((resolve) => answers.push(resolve));
+        return node;
+      });
+      const first = one.node.relay('bob', '42["data",1]');
+      const second = one.node.relay('bob', '42["data",2]');
+      await eventually(() => answers.length >= 1, 'the first lookup');
+      answers.shift()?.();
+      await first;
+      // The cache is warm now; a packet sent now must still not overtake the second one.
+      const third = one.node.relay('bob', '42["data",3]');
+      let settled = false;
+      void Promise.all([second, third]).finally(() => (settled = true));
+      await eventually(() => {
+        for (const answer of answers.splice(0)) answer();
+        return settled;
+      }, 'every packet to be sent');
+      await eventually(() => two.delivered.length === 3, 'every packet to arrive');
+      expect(two.delivered.map(({ text }) => text)).toEqual(['42["data",1]', '42["data",2]', '42["data",3]']);
+      expect(locate).toHaveBeenCalledTimes(1);
+    } finally {
+      await one.node.stop();
+      await two.node.stop();
+    }
+  });
+
   it('forms, relays in order both ways, refuses a third peer and tells the one left behind', async () => {
     const one = await startNode('node-one');
     const two = await startNode('node-two');

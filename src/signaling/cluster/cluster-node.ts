@@ -59,6 +59,13 @@ const EFFECT_MARK = '!';
 /** What a relay came to. */
 export type ClusterRelayOutcome = 'delivered' | RelayOutcome | 'no-peer';
 
+/** A packet waiting for its peer's node to be looked up. */
+interface WaitingPacket {
+  readonly text: string;
+  readonly resolve: (outcome: ClusterRelayOutcome | Promise<ClusterRelayOutcome>) => void;
+  readonly reject: (error: unknown) => void;
+}
+
 /** A node of the cluster. */
 export class ClusterNode<TMachine extends AnyStateMachine> {
   readonly nodeId: string;
@@ -70,6 +77,8 @@ export class ClusterNode<TMachine extends AnyStateMachine> {
   readonly #options: ClusterNodeOptions<TMachine>;
   readonly #commands: RedisLink;
   readonly #locations = new Map<string, { node: string; until: number }>();
+  /** Packets for a peer whose node is being looked up, in the order they came. */
+  readonly #waiting = new Map<string, WaitingPacket[]>();
   readonly #now: () => number;
   readonly #cacheMillis: number;
 
@@ -170,17 +179,44 @@ export class ClusterNode<TMachine extends AnyStateMachine> {
     await Promise.all(this.links.map((link) => link.close()));
   }
 
-  async #sendTo(peerId: string, text: string): Promise<ClusterRelayOutcome> {
-    const node = await this.#locate(peerId);
-    if (node === undefined) return 'no-peer';
+  /**
+   * Sends `text` towards `peerId`'s node, in the order of the calls. A packet whose peer's node
+   * is not cached waits for the lookup, and so does every packet for that peer that comes while
+   * the lookup runs: they are handed to the bus together, in order, when it answers. (Each
+   * packet doing its own lookup would let a later one, finding the cache refreshed, overtake an
+   * earlier one still waiting for its answer.)
+   */
+  #sendTo(peerId: string, text: string): Promise<ClusterRelayOutcome> {
+    const waiting = this.#waiting.get(peerId);
+    if (waiting !== undefined) return new Promise((resolve, reject) => waiting.push({ text, resolve, reject }));
+    const cached = this.#locations.get(peerId);
+    if (cached !== undefined && cached.until > this.#now()) return this.#sendVia(cached.node, peerId, text);
+    const queue: WaitingPacket[] = [];
+    this.#waiting.set(peerId, queue);
+    const first = new Promise<ClusterRelayOutcome>((resolve, reject) => queue.push({ text, resolve, reject }));
+    this.#locate(peerId).then(
+      (node) => {
+        this.#waiting.delete(peerId);
+        for (const packet of queue) {
+          packet.resolve(node === undefined ? 'no-peer' : this.#sendVia(node, peerId, packet.text));
+        }
+      },
+      (error: unknown) => {
+        this.#waiting.delete(peerId);
+        for (const packet of queue) packet.reject(error);
+      },
+    );
+    return first;
+  }
+
+  /** Hands `text` to the bus for `node` now (the bus keeps the order of its calls). */
+  async #sendVia(node: string, peerId: string, text: string): Promise<ClusterRelayOutcome> {
     const outcome = await this.bus.send(node, peerId, text);
     if (outcome === 'node-gone') this.#locations.delete(peerId);
     return outcome;
   }
 
   async #locate(peerId: string): Promise<string | undefined> {
-    const cached = this.#locations.get(peerId);
-    if (cached !== undefined && cached.until > this.#now()) return cached.node;
     const node = await this.directory.locate(peerId);
     if (node === undefined) this.#locations.delete(peerId);
     else this.#locations.set(peerId, { node, until: this.#now() + this.#cacheMillis });
