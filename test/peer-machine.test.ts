@@ -1,8 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { createActor, SimulatedClock } from 'xstate';
-import { MAX_ICE_RESTARTS, PEER_TIMING, type PeerEvent } from '../src/machines/peer-machine.js';
+import { createActor, fromPromise, SimulatedClock } from 'xstate';
+import {
+  MAX_ICE_RESTARTS,
+  PEER_TIMING,
+  peerMachine,
+  type LocalDescriptionRequest,
+  type PeerEvent,
+} from '../src/machines/peer-machine.js';
 import { callStatus } from '../src/machines/peer-status.js';
-import type { PeerRole } from '../src/protocol/signaling-events.js';
+import type { DescriptionSignal, PeerRole } from '../src/protocol/signaling-events.js';
 import { FakePeerEffects, flush } from './helpers/fake-peer-effects.js';
 
 const candidate = (n: number) => ({
@@ -390,5 +396,297 @@ describe('peer machine: ICE restart policy', () => {
     await peer.advance(PEER_TIMING.restartBaseDelay);
     expect(peer.effects.pc.restartIceCalls).toBe(1);
     expect(peer.errors).toEqual([]);
+  });
+});
+
+/**
+ * The tests below pin down parts of the chart that the scenarios above pass through without
+ * looking: each was found by a mutant (docs/testing.md, "Mutation testing") that survived them.
+ */
+describe('peer machine: joining, details', () => {
+  it('creates the first peer connection with no ice servers when none were received', () => {
+    const { effects } = startPeer();
+    expect(effects.pc.iceServers).toEqual([]);
+  });
+
+  it('forgets the last error when it joins again', () => {
+    const effects = new FakePeerEffects();
+    const actor = createActor(effects.machine()).start();
+    actor.send({ type: 'user.join' });
+    actor.send({ type: 'signal.rejected', code: 'room-full', message: 'full' });
+    actor.send({ type: 'user.join' });
+    expect(actor.getSnapshot().context.error).toBeUndefined();
+  });
+
+  it('rejoin while still joining leaves and joins afresh (the state is entered again)', () => {
+    const effects = new FakePeerEffects();
+    const actor = createActor(effects.machine()).start();
+    actor.send({ type: 'user.join' });
+    actor.send({ type: 'user.rejoin' });
+    expect(effects.log).toEqual(['joinRoom', 'leaveRoom', 'joinRoom']);
+    expect(effects.joins).toBe(2);
+    expect(actor.getSnapshot().value).toBe('joining');
+  });
+
+  it('takes a new role while waiting without leaving the session', () => {
+    const { actor, effects } = startPeer('impolite');
+    actor.send({ type: 'signal.role', room: 'r2', role: 'polite' });
+    expect(actor.getSnapshot().context).toMatchObject({ role: 'polite', room: 'r2' });
+    expect(actor.getSnapshot().matches({ session: 'waiting' })).toBe(true);
+    expect(effects.pcs).toHaveLength(1);
+  });
+
+  it('is rejected in the session too: it stores the reason and closes the peer connection', async () => {
+    const peer = await connectedOfferer();
+    await peer.send({ type: 'signal.rejected', code: 'room-full', message: 'Room "r1" is full' });
+    expect(peer.actor.getSnapshot().value).toBe('rejected');
+    expect(peer.actor.getSnapshot().context.error).toEqual({ code: 'room-full', message: 'Room "r1" is full' });
+    expect(peer.effects.pc.closed).toBe(true);
+  });
+});
+
+describe('peer machine: a role event mid-call, details', () => {
+  it('stores the new role, forgets the call and its restarts, and gives the fresh peer connection the ice servers', async () => {
+    const servers = [{ urls: 'stun:stun.example.org' }];
+    const peer = await connectedOfferer('impolite');
+    await peer.send({ type: 'signal.iceServers', iceServers: servers, ttl: 60 });
+    await peer.send({ type: 'pc.iceFailed' });
+    await peer.advance(PEER_TIMING.restartBaseDelay);
+    await peer.send({ type: 'signal.candidate', candidate: candidate(1) });
+    expect(peer.actor.getSnapshot().context.restartAttempts).toBe(1);
+    await peer.send({ type: 'signal.role', room: 'r1', role: 'polite' });
+    expect(peer.actor.getSnapshot().context).toMatchObject({
+      role: 'polite',
+      operations: [],
+      current: undefined,
+      remoteDescription: undefined,
+      restartAttempts: 0,
+    });
+    expect(peer.effects.log).toContain('resetPeerConnection');
+    expect(peer.effects.pc.iceServers).toEqual(servers);
+  });
+});
+
+describe('peer machine: failed effects, details', () => {
+  it('a failed offer is reported, forgotten, and leaves negotiation stable', async () => {
+    const peer = startPeer();
+    await peer.send({ type: 'signal.ready' });
+    await peer.effects.settle('setLocalDescription', new Error('OperationError: no offer'));
+    expect(peer.effects.failures).toEqual([
+      { effect: 'setLocalDescription', error: new Error('OperationError: no offer') },
+    ]);
+    expect(peer.actor.getSnapshot().matches({ session: { call: { negotiation: { stable: 'idle' } } } })).toBe(true);
+    expect(peer.actor.getSnapshot().context.current).toBeUndefined();
+    expect(peer.errors).toEqual([]);
+  });
+
+  it('a failed answer is reported and leaves negotiation stable', async () => {
+    const peer = startPeer('polite');
+    await peer.send({ type: 'signal.offer', sdp: 'remote-offer' });
+    await peer.effects.settle('setRemoteDescription');
+    await peer.effects.settle('setLocalDescription', new Error('OperationError: no answer'));
+    expect(peer.effects.failures).toEqual([
+      { effect: 'setLocalDescription', error: new Error('OperationError: no answer') },
+    ]);
+    expect(peer.effects.sent).toEqual([]);
+    expect(peer.actor.getSnapshot().matches({ session: { call: { negotiation: { stable: 'idle' } } } })).toBe(true);
+  });
+
+  it('a remote answer that fails to apply is reported, and the offer stays out for a good one', async () => {
+    const peer = startPeer();
+    await peer.send({ type: 'signal.ready' });
+    await peer.effects.settle('setLocalDescription');
+    await peer.send({ type: 'signal.answer', sdp: 'bad-answer' });
+    await peer.effects.settle('setRemoteDescription', new Error('OperationError: bad sdp'));
+    expect(peer.effects.failures).toEqual([
+      { effect: 'setRemoteDescription', error: new Error('OperationError: bad sdp') },
+    ]);
+    expect(peer.actor.getSnapshot().matches({ session: { call: { negotiation: { haveLocalOffer: 'idle' } } } })).toBe(
+      true,
+    );
+    expect(peer.actor.getSnapshot().context.current).toBeUndefined();
+    await peer.send({ type: 'signal.answer', sdp: 'good-answer' });
+    await peer.effects.settle('setRemoteDescription');
+    expect(peer.actor.getSnapshot().context.remoteDescription).toEqual({ type: 'answer', sdp: 'good-answer' });
+  });
+
+  it('a remote offer that fails to apply is forgotten', async () => {
+    const peer = startPeer('polite');
+    await peer.send({ type: 'signal.offer', sdp: 'broken' });
+    await peer.effects.settle('setRemoteDescription', new Error('OperationError: bad sdp'));
+    expect(peer.actor.getSnapshot().context.current).toBeUndefined();
+  });
+
+  it('a candidate that fails while our offer is out is reported, and the offer stays out', async () => {
+    const peer = await connectedOfferer();
+    await peer.send({ type: 'pc.negotiationNeeded' });
+    await peer.effects.settle('setLocalDescription');
+    await peer.send({ type: 'signal.candidate', candidate: candidate(2) });
+    await peer.effects.settle('addIceCandidate', new Error('OperationError: unknown ufrag'));
+    expect(peer.effects.failures).toEqual([
+      { effect: 'addIceCandidate', error: new Error('OperationError: unknown ufrag') },
+    ]);
+    expect(peer.actor.getSnapshot().matches({ session: { call: { negotiation: { haveLocalOffer: 'idle' } } } })).toBe(
+      true,
+    );
+    expect(peer.actor.getSnapshot().context.current).toBeUndefined();
+  });
+});
+
+describe('peer machine: the operation in flight is forgotten once done', () => {
+  it('after an offer is sent, an answer applied and candidates applied (or not) in either state', async () => {
+    const peer = await connectedOfferer();
+    const current = () => peer.actor.getSnapshot().context.current;
+    expect(current()).toBeUndefined();
+    await peer.send({ type: 'signal.candidate', candidate: candidate(1) });
+    expect(current()).toEqual({ type: 'candidate', candidate: candidate(1) });
+    await peer.effects.settle('addIceCandidate');
+    expect(current()).toBeUndefined();
+    await peer.send({ type: 'signal.candidate', candidate: candidate(2) });
+    await peer.effects.settle('addIceCandidate', new Error('OperationError'));
+    expect(current()).toBeUndefined();
+    await peer.send({ type: 'pc.negotiationNeeded' });
+    await peer.effects.settle('setLocalDescription');
+    expect(current()).toBeUndefined();
+    await peer.send({ type: 'signal.candidate', candidate: candidate(3) });
+    await peer.effects.settle('addIceCandidate');
+    expect(current()).toBeUndefined();
+  });
+});
+
+describe('peer machine: which operations each signaling state looks at', () => {
+  it('stable: a negotiation requested before a queued offer is served first', async () => {
+    const peer = startPeer('polite');
+    await peer.send({ type: 'signal.offer', sdp: 'o1' });
+    await peer.send({ type: 'pc.negotiationNeeded' });
+    await peer.send({ type: 'signal.offer', sdp: 'o2' });
+    await peer.effects.settle('setRemoteDescription');
+    await peer.effects.settle('setLocalDescription');
+    expect(peer.actor.getSnapshot().matches({ session: { call: { negotiation: 'makingOffer' } } })).toBe(true);
+    expect(peer.actor.getSnapshot().context.operations).toEqual([{ type: 'offer', sdp: 'o2' }]);
+    expect(peer.errors).toEqual([]);
+  });
+
+  it('stable: a negotiation requested before a queued answer is served first, and the answer then applies to it', async () => {
+    const peer = startPeer('polite');
+    await peer.send({ type: 'signal.offer', sdp: 'o1' });
+    await peer.send({ type: 'pc.negotiationNeeded' });
+    await peer.send({ type: 'signal.answer', sdp: 'a1' });
+    await peer.effects.settle('setRemoteDescription');
+    await peer.effects.settle('setLocalDescription');
+    expect(peer.actor.getSnapshot().matches({ session: { call: { negotiation: 'makingOffer' } } })).toBe(true);
+    await peer.effects.settle('setLocalDescription');
+    expect(peer.effects.inputOf('setRemoteDescription')).toEqual({ type: 'answer', sdp: 'a1' });
+  });
+
+  it('stable: a negotiation requested before a queued candidate is served first, and the candidate then applies', async () => {
+    const peer = await connectedOfferer();
+    await peer.send({ type: 'signal.candidate', candidate: candidate(1) });
+    await peer.send({ type: 'pc.negotiationNeeded' });
+    await peer.send({ type: 'signal.candidate', candidate: candidate(2) });
+    await peer.effects.settle('addIceCandidate');
+    expect(peer.actor.getSnapshot().matches({ session: { call: { negotiation: 'makingOffer' } } })).toBe(true);
+    expect(peer.actor.getSnapshot().context.operations).toEqual([{ type: 'candidate', candidate: candidate(2) }]);
+    await peer.effects.settle('setLocalDescription');
+    await peer.effects.settle('addIceCandidate');
+    expect(peer.effects.pc.candidates).toEqual([candidate(1), candidate(2)]);
+    expect(peer.errors).toEqual([]);
+  });
+
+  it('have-local-offer, impolite: a colliding offer is dropped even behind a requested negotiation, which waits', async () => {
+    const peer = startPeer('impolite');
+    await peer.send({ type: 'signal.ready' });
+    await peer.effects.settle('setLocalDescription');
+    await peer.send({ type: 'pc.negotiationNeeded' });
+    await peer.send({ type: 'signal.offer', sdp: 'their-offer' });
+    expect(peer.actor.getSnapshot().context.operations).toEqual([{ type: 'negotiate', iceRestart: false }]);
+    expect(peer.effects.count('setRemoteDescription')).toBe(0);
+  });
+});
+
+describe('peer machine: connectivity, details', () => {
+  it('a new call that disconnects before it connects waits out the grace, not the connect timeout', async () => {
+    const peer = startPeer();
+    await peer.send({ type: 'signal.ready' });
+    await peer.send({ type: 'pc.disconnected' });
+    expect(peer.actor.getSnapshot().matches({ session: { call: { connection: 'disconnected' } } })).toBe(true);
+    await peer.advance(PEER_TIMING.disconnectGrace);
+    expect(peer.actor.getSnapshot().matches({ session: { call: { connection: 'backingOff' } } })).toBe(true);
+  });
+});
+
+describe('peer machine: effects that were not provided', () => {
+  /** The bare machine, with only reportFailure watched: its placeholders must fail loudly, not hang. */
+  function startBare(actors: Parameters<typeof peerMachine.provide>[0]['actors'] = {}) {
+    const failures: { effect: string; error: unknown }[] = [];
+    const machine = peerMachine.provide({
+      actions: { reportFailure: (_, failure) => failures.push(failure) },
+      actors,
+    });
+    const actor = createActor(machine).start();
+    actor.send({ type: 'user.join' });
+    actor.send({ type: 'signal.role', room: 'r', role: 'polite' });
+    return { actor, failures };
+  }
+
+  it('rejects setLocalDescription and setRemoteDescription with an error naming the effect', async () => {
+    const { actor, failures } = startBare();
+    actor.send({ type: 'signal.ready' });
+    await flush();
+    actor.send({ type: 'signal.offer', sdp: 'o' });
+    await flush();
+    expect(failures.map((f) => [f.effect, (f.error as Error).message])).toEqual([
+      [
+        'setLocalDescription',
+        'peerMachine: the "setLocalDescription" effect was not provided (use peerMachine.provide)',
+      ],
+      [
+        'setRemoteDescription',
+        'peerMachine: the "setRemoteDescription" effect was not provided (use peerMachine.provide)',
+      ],
+    ]);
+    expect(actor.getSnapshot().matches({ session: { call: { negotiation: { stable: 'idle' } } } })).toBe(true);
+  });
+
+  it('rejects addIceCandidate with an error naming the effect', async () => {
+    const { actor, failures } = startBare({
+      setRemoteDescription: fromPromise<void, DescriptionSignal>(() => Promise.resolve()),
+      setLocalDescription: fromPromise<DescriptionSignal, LocalDescriptionRequest>(() =>
+        Promise.resolve({ type: 'answer', sdp: 'a' }),
+      ),
+    });
+    actor.send({ type: 'signal.offer', sdp: 'o' });
+    await flush();
+    actor.send({ type: 'signal.candidate', candidate: candidate(1) });
+    await flush();
+    expect(failures.map((f) => [f.effect, (f.error as Error).message])).toEqual([
+      ['addIceCandidate', 'peerMachine: the "addIceCandidate" effect was not provided (use peerMachine.provide)'],
+    ]);
+  });
+});
+
+describe('peer machine: the effect in flight is a child actor named after it', () => {
+  // The inspector (src/client/inspector) lists an invoked effect by this id.
+  it('names each asynchronous effect in every state that runs one', async () => {
+    const peer = await connectedOfferer();
+    const children = () => Object.keys(peer.actor.getSnapshot().children);
+    await peer.send({ type: 'signal.candidate', candidate: candidate(1) });
+    expect(children()).toEqual(['addIceCandidate']);
+    await peer.effects.settle('addIceCandidate');
+    await peer.send({ type: 'pc.negotiationNeeded' });
+    expect(children()).toEqual(['setLocalDescription']);
+    await peer.effects.settle('setLocalDescription');
+    await peer.send({ type: 'signal.candidate', candidate: candidate(2) });
+    expect(children()).toEqual(['addIceCandidate']);
+    await peer.effects.settle('addIceCandidate');
+    await peer.send({ type: 'signal.answer', sdp: 'a2' });
+    expect(children()).toEqual(['setRemoteDescription']);
+    await peer.effects.settle('setRemoteDescription');
+    await peer.send({ type: 'signal.offer', sdp: 'o3' });
+    expect(children()).toEqual(['setRemoteDescription']);
+    await peer.effects.settle('setRemoteDescription');
+    expect(children()).toEqual(['setLocalDescription']);
+    await peer.effects.settle('setLocalDescription');
+    expect(children()).toEqual([]);
   });
 });
