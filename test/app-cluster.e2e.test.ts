@@ -14,7 +14,7 @@
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { launchChromium } from './helpers/browser.js';
 import { runParley, type ParleyProcess } from './helpers/parley-process.js';
 import { startRedisServer, type RedisServer } from './helpers/redis-server.js';
@@ -22,12 +22,13 @@ import { clusterNodeArgs } from './helpers/cluster-node-args.js';
 import {
   buildApp,
   callStatusOf,
-  CURRENT_PC,
   expectRemoteVideoFlowing,
   localIceUfrag,
   noticeKinds,
   openApp,
   waitForStatus,
+  expectSameCallThenIceRestart,
+  framesDecoded,
 } from './helpers/app.js';
 
 let app: Awaited<ReturnType<typeof buildApp>>;
@@ -81,23 +82,6 @@ async function failoverFront(ports: readonly number[]): Promise<{ port: number; 
 }
 
 /** Video frames the page's current peer connection has decoded so far. */
-function framesDecoded(page: Page): Promise<number> {
-  return page.evaluate(async (expression) => {
-    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- test code naming a page variable
-    const pc = new Function(`return (${expression});`)() as RTCPeerConnection | undefined;
-    let frames = 0;
-    (await pc?.getStats())?.forEach((report: Record<string, unknown>) => {
-      if (report['type'] === 'inbound-rtp' && report['kind'] === 'video')
-        frames += Number(report['framesDecoded'] ?? 0);
-    });
-    return frames;
-  }, CURRENT_PC);
-}
-
-function peerConnectionCount(page: Page): Promise<number> {
-  return page.evaluate(() => (window as unknown as { __parleyPcs: unknown[] }).__parleyPcs.length);
-}
-
 async function sessions(origin: string): Promise<number> {
   return ((await (await fetch(`${origin}/healthz`)).json()) as { sessions: number }).sessions;
 }
@@ -150,25 +134,7 @@ describe('a call across two nodes of a cluster', () => {
       watching = false;
       await watcher;
       expect([...statuses]).toEqual(['connected']);
-      for (const page of pages) {
-        expect(await peerConnectionCount(page)).toBe(1);
-        await expectRemoteVideoFlowing(page);
-      }
-      expect(await Promise.all(pages.map(localIceUfrag))).toEqual(ufrags);
-
-      // Later signaling goes through node B alone: an ICE restart gives both sides new credentials.
-      await pages[0].evaluate((expression) => {
-        // eslint-disable-next-line @typescript-eslint/no-implied-eval -- test code naming a page variable
-        (new Function(`return (${expression});`)() as RTCPeerConnection).restartIce();
-      }, CURRENT_PC);
-      for (const [index, page] of pages.entries()) {
-        await expect.poll(() => localIceUfrag(page), { timeout: 30_000 }).not.toBe(ufrags[index]);
-      }
-      for (const page of pages) {
-        await waitForStatus(page, 'connected', 30_000);
-        await expectRemoteVideoFlowing(page);
-        expect(await peerConnectionCount(page)).toBe(1);
-      }
+      await expectSameCallThenIceRestart(pages, ufrags);
     } finally {
       watching = false;
       for (const context of contexts) await context.close();

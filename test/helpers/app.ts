@@ -117,3 +117,47 @@ export function localIceUfrag(page: Page): Promise<string | undefined> {
     return /a=ice-ufrag:(\S+)/.exec(pc?.localDescription?.sdp ?? '')?.[1];
   }, CURRENT_PC);
 }
+
+/** Video frames the page's current peer connection has decoded so far. */
+export function framesDecoded(page: Page): Promise<number> {
+  return page.evaluate(async (expression) => {
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- test code naming a page variable
+    const pc = new Function(`return (${expression});`)() as RTCPeerConnection | undefined;
+    let frames = 0;
+    (await pc?.getStats())?.forEach((report: Record<string, unknown>) => {
+      if (report['type'] === 'inbound-rtp' && report['kind'] === 'video')
+        frames += Number(report['framesDecoded'] ?? 0);
+    });
+    return frames;
+  }, CURRENT_PC);
+}
+
+/** How many peer connections the page has made since it loaded. */
+export function peerConnectionCount(page: Page): Promise<number> {
+  return page.evaluate(() => (window as unknown as { __parleyPcs: unknown[] }).__parleyPcs.length);
+}
+
+/**
+ * The call the tabs were in survived (one peer connection each, video flowing, the ICE
+ * credentials `ufrags` they had before: no new offer), and later signaling still works: an ICE
+ * restart from the first tab gives both sides new credentials and the call connects again.
+ */
+export async function expectSameCallThenIceRestart(pages: readonly Page[], ufrags: readonly (string | undefined)[]) {
+  for (const page of pages) {
+    expect(await peerConnectionCount(page)).toBe(1);
+    await expectRemoteVideoFlowing(page);
+  }
+  expect(await Promise.all(pages.map(localIceUfrag))).toEqual(ufrags);
+  await pages[0]?.evaluate((expression) => {
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- test code naming a page variable
+    (new Function(`return (${expression});`)() as RTCPeerConnection).restartIce();
+  }, CURRENT_PC);
+  for (const [index, page] of pages.entries()) {
+    await expect.poll(() => localIceUfrag(page), { timeout: 30_000 }).not.toBe(ufrags[index]);
+  }
+  for (const page of pages) {
+    await waitForStatus(page, 'connected', 30_000);
+    await expectRemoteVideoFlowing(page);
+    expect(await peerConnectionCount(page)).toBe(1);
+  }
+}
