@@ -225,6 +225,34 @@ describe('node death', () => {
     expect(await survivors[1].locate('death-3-peer')).toBe('survivor-1');
     console.log(`seats released ${releasedAfter} ms after SIGKILL (bound ${survivors[0].releaseBoundMillis} ms)`);
   });
+  it('keeps beating while releasing a dead node takes longer than its TTL', async () => {
+    const heartbeatMillis = 100;
+    const link = await openLink('slow-release');
+    const rooms = roomStore(link);
+    await rooms.step('slow-1', { type: 'room.join', peerId: 'slow-1-partner' });
+    const doomed = new NodeDirectory({ nodeId: 'slow-doomed', link, heartbeatMillis, releaseSeat: async () => {} });
+    await doomed.start();
+    await rooms.step('slow-1', { type: 'room.join', peerId: 'slow-1-peer' });
+    await doomed.seat('slow-1-peer', 'slow-1');
+    // The survivor's release hangs (thousands of seats, a slow Redis): its heartbeat must go on.
+    let hung = false;
+    const survivor = new NodeDirectory({
+      nodeId: 'slow-survivor',
+      link,
+      heartbeatMillis,
+      releaseSeat: () => {
+        hung = true;
+        return new Promise<void>(() => {});
+      },
+    });
+    await survivor.start();
+    cleanups.push(() => survivor.stop());
+    await doomed.stop();
+    await eventually(() => hung, 'the survivor to start releasing');
+    await new Promise((resolve) => setTimeout(resolve, 3 * survivor.releaseBoundMillis));
+    expect(await link.redis.exists('parley:node:slow-survivor:alive')).toBe(1);
+  });
+
   it('hands a release over to another survivor when the releasing node dies half-way', async () => {
     const heartbeatMillis = 100;
     const link = await openLink('takeover');

@@ -90,7 +90,9 @@ export class ClusterNode<TMachine extends AnyStateMachine> {
     const keys = options.keys ?? new ClusterKeys();
     this.#commands = new RedisLink({ url: options.url, role: 'commands', log: options.log });
     const reader = new RedisLink({ url: options.url, role: 'relay reader', log: options.log, commandTimeoutMillis: 0 });
-    this.links = [this.#commands, reader];
+    // The heartbeat has a connection of its own, so a node busy with room steps still beats.
+    const heartbeat = new RedisLink({ url: options.url, role: 'heartbeat', log: options.log });
+    this.links = [this.#commands, reader, heartbeat];
     this.rooms = new RedisRoomStore({
       link: this.#commands,
       machine: options.machine,
@@ -101,6 +103,7 @@ export class ClusterNode<TMachine extends AnyStateMachine> {
     this.directory = new NodeDirectory({
       nodeId: this.nodeId,
       link: this.#commands,
+      heartbeatLink: heartbeat,
       keys,
       log: options.log,
       heartbeatMillis: options.heartbeatMillis,

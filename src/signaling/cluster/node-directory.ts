@@ -38,6 +38,12 @@ export interface NodeDirectoryOptions {
   readonly nodeId: string;
   readonly link: RedisLink;
   /**
+   * The connection the heartbeat goes over; default `link`. A connection of its own keeps the
+   * heartbeat from waiting behind a busy node's queue of room steps and lookups, which would get
+   * a live node taken for dead.
+   */
+  readonly heartbeatLink?: RedisLink;
+  /**
    * Frees a dead node's seat (feed `room.leave` to the room and carry out its effects). Must be
    * safe to repeat; a rejection leaves the seat to the next sweep.
    */
@@ -103,6 +109,7 @@ return 1
 export class NodeDirectory {
   readonly nodeId: string;
   readonly #link: RedisLink;
+  readonly #heartbeatLink: RedisLink;
   readonly #keys: ClusterKeys;
   readonly #releaseSeat: (seat: Seat, deadNode: string) => Promise<void>;
   readonly #heartbeatMillis: number;
@@ -113,6 +120,7 @@ export class NodeDirectory {
   readonly #seats = new Map<string, string>();
   #timer: NodeJS.Timeout | undefined;
   #beating = false;
+  #sweeping = false;
   #member = false;
   /** Since when every heartbeat succeeded (undefined after a failure or while Redis is down). */
   #healthySince: number | undefined;
@@ -120,15 +128,18 @@ export class NodeDirectory {
   constructor(options: NodeDirectoryOptions) {
     this.nodeId = options.nodeId;
     this.#link = options.link;
+    this.#heartbeatLink = options.heartbeatLink ?? options.link;
     this.#keys = options.keys ?? new ClusterKeys();
     this.#releaseSeat = options.releaseSeat;
     this.#heartbeatMillis = options.heartbeatMillis ?? 1000;
     this.#ttlMillis = options.ttlMillis ?? 3 * this.#heartbeatMillis;
     this.#onEvicted = options.onEvicted;
     this.#log = options.log;
-    this.#link.onChange((up) => {
-      if (!up) this.#healthySince = undefined;
-    });
+    for (const link of new Set([this.#link, this.#heartbeatLink])) {
+      link.onChange((up) => {
+        if (!up) this.#healthySince = undefined;
+      });
+    }
     const redis = this.#link.redis;
     if (typeof redis.parleyClaimDead !== 'function') {
       redis.defineCommand('parleyClaimDead', { numberOfKeys: 5, lua: CLAIM_DEAD });
@@ -259,31 +270,44 @@ export class NodeDirectory {
     return released;
   }
 
-  async #tick(): Promise<void> {
-    if (this.#beating) return;
+  /**
+   * One period: a heartbeat, and a sweep unless one is still running. They do not wait for each
+   * other: releasing a dead node's many seats takes longer than a period, and a node that
+   * stopped beating meanwhile would be taken for dead in its turn.
+   */
+  #tick(): void {
+    if (!this.#beating) void this.#beat();
+    if (!this.#sweeping) void this.#sweepWhenHealthy();
+  }
+
+  async #beat(): Promise<void> {
     this.#beating = true;
     try {
       await this.#heartbeat();
+      this.#healthySince ??= Date.now();
     } catch {
       // Redis is away (the link logs it once): the next tick tries again.
       this.#healthySince = undefined;
-      this.#beating = false;
-      return;
-    }
-    try {
-      const now = Date.now();
-      this.#healthySince ??= now;
-      // The others need a TTL after an outage to beat again before they can be taken for dead.
-      if (now - this.#healthySince >= this.#ttlMillis) await this.sweep();
-    } catch {
-      // A release failed: the job stays this node's, and the next sweep goes on with it.
     } finally {
       this.#beating = false;
     }
   }
 
+  async #sweepWhenHealthy(): Promise<void> {
+    // The others need a TTL after an outage to beat again before they can be taken for dead.
+    if (this.#healthySince === undefined || Date.now() - this.#healthySince < this.#ttlMillis) return;
+    this.#sweeping = true;
+    try {
+      await this.sweep();
+    } catch {
+      // A release failed: the job stays this node's, and the next sweep goes on with it.
+    } finally {
+      this.#sweeping = false;
+    }
+  }
+
   async #heartbeat(): Promise<void> {
-    const [, added] = await this.#link.run('beating', (redis) =>
+    const [, added] = await this.#heartbeatLink.run('beating', (redis) =>
       Promise.all([
         redis.set(this.#keys.alive(this.nodeId), '1', 'PX', this.#ttlMillis),
         redis.sadd(this.#keys.nodes, this.nodeId),
