@@ -53,6 +53,7 @@ import {
   type ProcessCpuTime,
 } from './proc-stats.js';
 import { percentile } from './relay-frames.js';
+import { withSection } from './doc-section.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const holdGeneratorEntry = fileURLToPath(new URL('hold-generator.ts', import.meta.url));
@@ -637,10 +638,7 @@ export function renderClusterHoldSection(m: ClusterHoldMeasurement): string {
 
 /** `document` with its cluster-hold section replaced, or added at the end. */
 export function withClusterHoldSection(document: string, section: string): string {
-  const begin = document.indexOf(CLUSTER_HOLD_BEGIN);
-  const end = document.indexOf(CLUSTER_HOLD_END);
-  if (begin < 0 || end < begin) return `${document.trimEnd()}\n\n${section}\n`;
-  return document.slice(0, begin) + section + document.slice(end + CLUSTER_HOLD_END.length);
+  return withSection(document, section, { begin: CLUSTER_HOLD_BEGIN, end: CLUSTER_HOLD_END });
 }
 
 /** Measures, prints the section and writes it into `outputPath` when given. */

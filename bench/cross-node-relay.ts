@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { startRedisServer } from '../test/helpers/redis-server.js';
 import { ChildSet, envNumber, forkReporting, waitForExit } from './child-processes.js';
 import type { CrossNodeReport, CrossNodeResult, CrossNodeWorkload } from './cross-node-node.js';
+import { withSection } from './doc-section.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const nodeEntry = fileURLToPath(new URL('cross-node-node.ts', import.meta.url));
@@ -219,10 +220,7 @@ export function renderCrossNodeSection(runs: readonly CrossNodeRun[], config: Cr
 
 /** `document` with its cross-node section replaced by `section` (or appended when it has none). */
 export function withCrossNodeSection(document: string, section: string): string {
-  const begin = document.indexOf(CROSS_NODE_BEGIN);
-  const end = document.indexOf(CROSS_NODE_END);
-  if (begin < 0 || end < begin) return `${document.trimEnd()}\n\n${section}\n`;
-  return document.slice(0, begin) + section + document.slice(end + CROSS_NODE_END.length);
+  return withSection(document, section, { begin: CROSS_NODE_BEGIN, end: CROSS_NODE_END });
 }
 
 /** Measures, prints the section and writes it into `outputPath` when given. */

@@ -17,6 +17,7 @@ import { WebSocket } from 'ws';
 import { ChildSet, forkReporting, freePort, envNumber, sleep, waitForExit } from './child-processes.js';
 import type { GeneratorReport, RelayResult, RelayWorkload } from './generator-protocol.js';
 import { NOTES_MARKER } from './report.js';
+import { sectionOf, withSection } from './doc-section.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const generatorEntry = fileURLToPath(new URL('load-generator.ts', import.meta.url));
@@ -257,19 +258,12 @@ export function renderInspectorSection(cost: InspectorCost): string {
 
 /** `document` with its inspector section replaced by `section`, or `section` added before the notes. */
 export function withInspectorSection(document: string, section: string, notesMarker: string): string {
-  const begin = document.indexOf(INSPECTOR_BEGIN);
-  const end = document.indexOf(INSPECTOR_END);
-  if (begin >= 0 && end > begin) return document.slice(0, begin) + section + document.slice(end + INSPECTOR_END.length);
-  const notes = document.indexOf(notesMarker);
-  if (notes >= 0) return `${document.slice(0, notes)}${section}\n\n${document.slice(notes)}`;
-  return `${document.trimEnd()}\n\n${section}\n`;
+  return withSection(document, section, { begin: INSPECTOR_BEGIN, end: INSPECTOR_END }, notesMarker);
 }
 
 /** The inspector section of an existing document, if it has one. */
 export function inspectorSectionOf(document: string): string | undefined {
-  const begin = document.indexOf(INSPECTOR_BEGIN);
-  const end = document.indexOf(INSPECTOR_END);
-  return begin >= 0 && end > begin ? document.slice(begin, end + INSPECTOR_END.length) : undefined;
+  return sectionOf(document, { begin: INSPECTOR_BEGIN, end: INSPECTOR_END });
 }
 
 // Run alone: measure, print, and write into BENCH_OUTPUT if set.

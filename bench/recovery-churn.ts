@@ -29,6 +29,7 @@ import type {
   ChurnServerReport,
 } from './recovery-churn-protocol.js';
 import { NOTES_MARKER } from './report.js';
+import { sectionOf, withSection } from './doc-section.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const serverEntry = fileURLToPath(new URL('servers/recovery-churn-server.ts', import.meta.url));
@@ -202,19 +203,12 @@ export function renderChurnSection(measurement: ChurnMeasurement): string {
 
 /** `document` with its churn section replaced by `section`, or `section` added before the notes. */
 export function withChurnSection(document: string, section: string, notesMarker: string): string {
-  const begin = document.indexOf(CHURN_BEGIN);
-  const end = document.indexOf(CHURN_END);
-  if (begin >= 0 && end > begin) return document.slice(0, begin) + section + document.slice(end + CHURN_END.length);
-  const notes = document.indexOf(notesMarker);
-  if (notes >= 0) return `${document.slice(0, notes)}${section}\n\n${document.slice(notes)}`;
-  return `${document.trimEnd()}\n\n${section}\n`;
+  return withSection(document, section, { begin: CHURN_BEGIN, end: CHURN_END }, notesMarker);
 }
 
 /** The churn section of an existing document, if it has one. */
 export function churnSectionOf(document: string): string | undefined {
-  const begin = document.indexOf(CHURN_BEGIN);
-  const end = document.indexOf(CHURN_END);
-  return begin >= 0 && end > begin ? document.slice(begin, end + CHURN_END.length) : undefined;
+  return sectionOf(document, { begin: CHURN_BEGIN, end: CHURN_END });
 }
 
 // Run alone: measure, print, and write into BENCH_OUTPUT if set.

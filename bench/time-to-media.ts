@@ -26,6 +26,7 @@ import { promisify } from 'node:util';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from '../test/helpers/browser.js';
 import { ChildSet, freePort, sleep } from './child-processes.js';
+import { sectionOf, withSection } from './doc-section.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const require = createRequire(import.meta.url);
@@ -470,19 +471,12 @@ export function renderTimeToMediaSection(result: TimeToMediaResult): string {
 
 /** The time-to-media section of an existing document, if it has one. */
 export function timeToMediaSectionOf(document: string): string | undefined {
-  const begin = document.indexOf(TTM_BEGIN);
-  const end = document.indexOf(TTM_END);
-  return begin >= 0 && end > begin ? document.slice(begin, end + TTM_END.length) : undefined;
+  return sectionOf(document, { begin: TTM_BEGIN, end: TTM_END });
 }
 
 /** `document` with its time-to-media section replaced by `section`, or `section` added before the notes. */
 export function withTimeToMediaSection(document: string, section: string, notesMarker: string): string {
-  const begin = document.indexOf(TTM_BEGIN);
-  const end = document.indexOf(TTM_END);
-  if (begin >= 0 && end > begin) return document.slice(0, begin) + section + document.slice(end + TTM_END.length);
-  const notes = document.indexOf(notesMarker);
-  if (notes >= 0) return `${document.slice(0, notes)}${section}\n\n${document.slice(notes)}`;
-  return `${document.trimEnd()}\n\n${section}\n`;
+  return withSection(document, section, { begin: TTM_BEGIN, end: TTM_END }, notesMarker);
 }
 
 // Run alone: measure, print, and write into BENCH_OUTPUT if set.
