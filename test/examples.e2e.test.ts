@@ -2,16 +2,17 @@
  * The examples (examples/vanilla, react, vue) as a user of the published package builds them:
  * Parley packed with `npm pack`, each example installed against the tarball in a temporary copy
  * and built with Vite, then served by the packed `parley serve --static` and called between two
- * Chromium tabs.
+ * Chromium tabs. The React example's own model-based test (examples/react/test) runs there too,
+ * on `parley/testing` as the tarball has it.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { launchChromium, serveDirectory } from './helpers/browser.js';
 import { expectRemoteVideoFlowing, openApp, waitForStatus } from './helpers/app.js';
-import { installExample, packParley, serveInstalled } from './helpers/examples.js';
+import { installExample, packParley, runExampleScript, serveInstalled } from './helpers/examples.js';
 
 const EXAMPLES = ['vanilla', 'react', 'vue'] as const;
 
@@ -72,4 +73,18 @@ describe('the vanilla example served from another origin', () => {
       await Promise.all([parley.stop(), site.close()]);
     }
   }, 60_000);
+});
+
+describe("the React example's model-based test", () => {
+  it('checks its call screen against the reference model with parley/testing from the tarball', async () => {
+    const dir = installed.get('react')!;
+    // What the example imports is the packed package, fakes included, not this repository's sources.
+    const testing = await readFile(join(dir, 'node_modules/parley/dist/testing/index.js'), 'utf8');
+    expect(testing).toContain('fake-peer-connection.js');
+    const output = await runExampleScript(dir, 'test');
+    // vitest's summary, "Tests  344 passed (344)": every test passed, none skipped, and hundreds of paths ran.
+    const [, passed = '0', total] = /Tests\s+(\d+) passed \((\d+)\)/.exec(output) ?? [];
+    expect(Number(passed), output).toBeGreaterThan(200);
+    expect(passed).toBe(total);
+  }, 120_000);
 });

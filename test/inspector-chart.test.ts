@@ -64,7 +64,7 @@ describe('statechart from a machine definition', () => {
     expect(peer.states.get('session.call')?.kind).toBe('parallel');
     expect(peer.states.get('session.call.negotiation.makingOffer')).toMatchObject({
       kind: 'atomic',
-      invokes: ['setLocalDescription'],
+      invokes: ['createDescription'],
     });
     expect(parse(engineSessionMachine).states.get('closed')?.kind).toBe('final');
     expect(parse(roomMachine).states.get('ready')?.tags).toEqual(['full']);

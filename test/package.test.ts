@@ -161,6 +161,57 @@ describe('the npm package', () => {
     expect(await node(loaded)).toBe('uws loaded: false');
   });
 
+  it('has the fake peer connection, fake media and a simulated clock in parley/testing, working in Node without a DOM', async () => {
+    // The same resolve hook: the fakes load neither the client nor the server, nor a browser's modules.
+    const hook = `export async function resolve(specifier, context, next) {
+      if (/uwebsockets|socket\\.io|^react|\\/signaling\\/|\\/client\\//i.test(specifier)) throw new Error('loaded ' + specifier);
+      return next(specifier, context);
+    }`;
+    const output = await node(`
+      const { register } = await import('node:module');
+      register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hook)}));
+      const dom = ['window', 'document', 'RTCPeerConnection', 'MediaStream', 'MediaStreamTrack'].filter((name) => name in globalThis);
+      const { createFakeRtc, fakeMediaDevices, SimulatedClock } = await import('parley/testing');
+      const rtc = createFakeRtc();
+      const pc = new rtc.RTCPeerConnection({ iceServers: [] });
+      const channel = pc.createDataChannel('chat', { negotiated: true, id: 0 });
+      const candidates = [];
+      pc.onicecandidate = ({ candidate }) => candidates.push(candidate === null ? null : candidate.toJSON().candidate);
+      const offer = await pc.createOffer();
+      await pc.setLocalDescription(offer);
+      await pc.setRemoteDescription({ type: 'answer', sdp: 'answer from the other side' });
+      for (let i = 0; i < 100 && (pc.connectionState !== 'connected' || candidates.length < 3); i += 1) await new Promise((r) => setTimeout(r, 0));
+      const media = fakeMediaDevices();
+      const stream = await media.mediaDevices.getUserMedia({ audio: true, video: true });
+      const clock = new SimulatedClock();
+      let fired = false;
+      clock.setTimeout(() => (fired = true), 1000);
+      clock.increment(1000);
+      console.log(JSON.stringify({
+        dom,
+        made: rtc.connections.length,
+        signalingState: pc.signalingState,
+        connectionState: pc.connectionState,
+        channel: channel.readyState,
+        candidates: candidates.length,
+        violations: rtc.violations,
+        tracks: stream.getTracks().map((track) => track.kind),
+        fired,
+      }));
+    `);
+    expect(JSON.parse(output)).toEqual({
+      dom: [],
+      made: 1,
+      signalingState: 'stable',
+      connectionState: 'connected',
+      channel: 'open',
+      candidates: 3,
+      violations: [],
+      tracks: ['audio', 'video'],
+      fired: true,
+    });
+  });
+
   it('starts and stops a server from parley/server on port 0, serving the packaged web app', async () => {
     const output = await node(`
       import { startParleyServer, webAppDir } from 'parley/server';
@@ -179,7 +230,7 @@ describe('the npm package', () => {
   });
 
   it(
-    'type-checks a program importing all four entry points, and runs parley/client and parley/react',
+    'type-checks a program importing all five entry points, and runs parley/client and parley/react',
     async () => {
       await sh(
         'npm',
@@ -209,6 +260,7 @@ describe('the npm package', () => {
 import { callStatus, peerMachine, type CallStatusName } from 'parley/machines';
 import { startParleyServer, type RunningParleyServer } from 'parley/server';
 import { useParleyCall, useParleyCallFactory } from 'parley/react';
+import { createFakeRtc, fakeMediaDevices, SimulatedClock, type PeerModelDriver } from 'parley/testing';
 
 export function render(call: PeerAdapter): CallStatusName {
   const snapshot: CallSnapshot = useParleyCall(call);
@@ -227,6 +279,18 @@ export const started: Promise<RunningParleyServer> = startParleyServer({
 });
 export const summarise: typeof callStatus = callStatus;
 export const machineId: string = peerMachine.id;
+const rtc = createFakeRtc();
+export const offline: PeerAdapter = createPeerAdapter({
+  room: 'kitchen',
+  connectSocket: connectSignaling('http://127.0.0.1:9'),
+  RTCPeerConnection: rtc.RTCPeerConnection,
+  mediaDevices: fakeMediaDevices().mediaDevices,
+  clock: new SimulatedClock(),
+});
+export const driver: PeerModelDriver = {
+  perform: (event) => (event.type === 'pc.failed' ? rtc.connections.at(-1)?.setConnectionState('failed') : undefined),
+  observe: () => ({ status: 'idle' }),
+};
 `,
       );
       await sh(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], project);

@@ -47,7 +47,9 @@ describe('the peer machine follows the reference model', () => {
     // transient `joining` and the effect-in-flight states are passed through within a step).
     const quiescent = allStateIds().filter(
       (id) =>
-        !/\.(joining|makingOffer|applyingRemoteOffer|makingAnswer|applyingRemoteAnswer|applyingCandidate)$/.test(id),
+        !/\.(joining|makingOffer|applyingLocalOffer|applyingRemoteOffer|makingAnswer|applyingLocalAnswer|applyingRemoteAnswer|applyingCandidate)$/.test(
+          id,
+        ),
     );
     expect(quiescent.filter((id) => !visited.has(id) && id !== 'peer.rejected')).toEqual([]);
     expect(paths.length).toBeGreaterThan(300);

@@ -42,7 +42,7 @@ function startPeer(role: PeerRole = 'impolite') {
 async function connectedOfferer(role: PeerRole = 'impolite') {
   const peer = startPeer(role);
   await peer.send({ type: 'signal.ready' });
-  await peer.effects.settle('setLocalDescription');
+  await peer.effects.settleLocalDescription();
   await peer.send({ type: 'signal.answer', sdp: 'remote-answer' });
   await peer.effects.settle('setRemoteDescription');
   await peer.send({ type: 'pc.connected' });
@@ -96,10 +96,17 @@ describe('peer machine: offer and answer', () => {
     const { actor, effects, send } = startPeer();
     await send({ type: 'signal.ready' });
     expect(actor.getSnapshot().matches({ session: { call: { negotiation: 'makingOffer' } } })).toBe(true);
-    expect(effects.inputOf('setLocalDescription')).toEqual({ type: 'offer', iceRestart: false });
-    await effects.settle('setLocalDescription');
+    expect(effects.inputOf('createDescription')).toEqual({ type: 'offer', iceRestart: false });
+    await effects.settle('createDescription');
+    // The offer leaves as soon as it exists; the peer connection applies it meanwhile.
     expect(effects.sent).toEqual([{ type: 'offer', sdp: 'offer-1' }]);
+    expect(actor.getSnapshot().matches({ session: { call: { negotiation: 'applyingLocalOffer' } } })).toBe(true);
+    expect(effects.inputOf('setLocalDescription')).toEqual({ type: 'offer', sdp: 'offer-1' });
+    expect(effects.pc.signalingState).toBe('stable');
+    await effects.settle('setLocalDescription');
+    expect(effects.pc.signalingState).toBe('have-local-offer');
     expect(actor.getSnapshot().matches({ session: { call: { negotiation: 'haveLocalOffer' } } })).toBe(true);
+    expect(actor.getSnapshot().context.localDescription).toBeUndefined();
     await send({ type: 'signal.answer', sdp: 'remote-answer' });
     await effects.settle('setRemoteDescription');
     expect(effects.pc.signalingState).toBe('stable');
@@ -113,10 +120,31 @@ describe('peer machine: offer and answer', () => {
     await send({ type: 'signal.offer', sdp: 'remote-offer' });
     expect(actor.getSnapshot().matches({ session: { call: { negotiation: 'applyingRemoteOffer' } } })).toBe(true);
     await effects.settle('setRemoteDescription');
-    expect(effects.inputOf('setLocalDescription')).toEqual({ type: 'answer', iceRestart: false });
-    await effects.settle('setLocalDescription');
+    expect(effects.inputOf('createDescription')).toEqual({ type: 'answer', iceRestart: false });
+    await effects.settle('createDescription');
     expect(effects.sent).toEqual([{ type: 'answer', sdp: 'answer-to-remote-offer' }]);
+    expect(actor.getSnapshot().matches({ session: { call: { negotiation: 'applyingLocalAnswer' } } })).toBe(true);
+    expect(effects.inputOf('setLocalDescription')).toEqual({ type: 'answer', sdp: 'answer-to-remote-offer' });
+    await effects.settle('setLocalDescription');
+    expect(effects.pc.signalingState).toBe('stable');
     expect(actor.getSnapshot().matches({ session: { call: { negotiation: { stable: 'idle' } } } })).toBe(true);
+  });
+
+  it('keeps an answer that arrives before its own offer is applied until it is', async () => {
+    const { actor, effects, send } = startPeer();
+    await send({ type: 'signal.ready' });
+    await effects.settle('createDescription');
+    await send({ type: 'signal.answer', sdp: 'fast-answer' });
+    await send({ type: 'signal.candidate', candidate: candidate(1) });
+    expect(effects.count('setRemoteDescription')).toBe(0);
+    expect(actor.getSnapshot().context.operations).toHaveLength(2);
+    await effects.settle('setLocalDescription');
+    expect(effects.inputOf('setRemoteDescription')).toEqual({ type: 'answer', sdp: 'fast-answer' });
+    await effects.settle('setRemoteDescription');
+    await effects.settle('addIceCandidate');
+    expect(effects.pc.signalingState).toBe('stable');
+    expect(effects.pc.candidates).toEqual([candidate(1)]);
+    expect(effects.violations).toEqual([]);
   });
 
   it('drops an answer when no offer of ours is out (stale or duplicated)', async () => {
@@ -129,7 +157,7 @@ describe('peer machine: offer and answer', () => {
   it('renegotiates through the same path when negotiationneeded fires during a call', async () => {
     const peer = await connectedOfferer();
     await peer.send({ type: 'pc.negotiationNeeded' });
-    await peer.effects.settle('setLocalDescription');
+    await peer.effects.settleLocalDescription();
     expect(peer.effects.sent.at(-1)).toEqual({ type: 'offer', sdp: 'offer-2' });
   });
 
@@ -140,8 +168,8 @@ describe('peer machine: offer and answer', () => {
     await peer.send({ type: 'pc.negotiationNeeded' });
     expect(peer.actor.getSnapshot().context.operations).toEqual([{ type: 'negotiate', iceRestart: false }]);
     await peer.effects.settle('setRemoteDescription');
-    await peer.effects.settle('setLocalDescription');
-    expect(peer.effects.inputOf('setLocalDescription')).toEqual({ type: 'offer', iceRestart: false });
+    await peer.effects.settleLocalDescription();
+    expect(peer.effects.inputOf('createDescription')).toEqual({ type: 'offer', iceRestart: false });
   });
 
   it('turns a failed setRemoteDescription into a transition and reports it', async () => {
@@ -166,7 +194,7 @@ describe('peer machine: remote candidates', () => {
       { type: 'candidate', candidate: candidate(2) },
     ]);
     await effects.settle('setRemoteDescription');
-    await effects.settle('setLocalDescription');
+    await effects.settleLocalDescription();
     await effects.settle('addIceCandidate');
     await send({ type: 'signal.candidate', candidate: null });
     await effects.settle('addIceCandidate');
@@ -183,7 +211,7 @@ describe('peer machine: remote candidates', () => {
     await peer.send({ type: 'signal.candidate', candidate: candidate(4) });
     expect(peer.effects.count('addIceCandidate')).toBe(0);
     await peer.effects.settle('setRemoteDescription');
-    await peer.effects.settle('setLocalDescription');
+    await peer.effects.settleLocalDescription();
     expect(peer.effects.count('addIceCandidate')).toBe(1);
     await peer.effects.settle('addIceCandidate');
     await peer.effects.settle('addIceCandidate');
@@ -204,7 +232,7 @@ describe('peer machine: remote candidates', () => {
   it('applies candidates while our offer is out if a remote description is already set', async () => {
     const peer = await connectedOfferer();
     await peer.send({ type: 'pc.negotiationNeeded' });
-    await peer.effects.settle('setLocalDescription');
+    await peer.effects.settleLocalDescription();
     await peer.send({ type: 'signal.candidate', candidate: candidate(7) });
     expect(
       peer.actor.getSnapshot().matches({ session: { call: { negotiation: { haveLocalOffer: 'applyingCandidate' } } } }),
@@ -225,7 +253,7 @@ describe('peer machine: glare (perfect negotiation)', () => {
     const peer = startPeer('impolite');
     await peer.send({ type: 'signal.ready' });
     await peer.send({ type: 'signal.offer', sdp: 'their-offer' }); // arrives while making our offer
-    await peer.effects.settle('setLocalDescription');
+    await peer.effects.settleLocalDescription();
     expect(peer.effects.count('setRemoteDescription')).toBe(0);
     expect(peer.actor.getSnapshot().matches({ session: { call: { negotiation: { haveLocalOffer: 'idle' } } } })).toBe(
       true,
@@ -239,12 +267,12 @@ describe('peer machine: glare (perfect negotiation)', () => {
   it('polite: rolls its offer back by applying the colliding offer, then answers it', async () => {
     const peer = startPeer('polite');
     await peer.send({ type: 'signal.ready' });
-    await peer.effects.settle('setLocalDescription');
+    await peer.effects.settleLocalDescription();
     await peer.send({ type: 'signal.offer', sdp: 'their-offer' });
     expect(peer.effects.inputOf('setRemoteDescription')).toEqual({ type: 'offer', sdp: 'their-offer' });
     await peer.effects.settle('setRemoteDescription');
     expect(peer.effects.pc.rollbacks).toBe(1);
-    await peer.effects.settle('setLocalDescription');
+    await peer.effects.settleLocalDescription();
     expect(peer.effects.sent).toEqual([
       { type: 'offer', sdp: 'offer-1' },
       { type: 'answer', sdp: 'answer-to-their-offer' },
@@ -257,9 +285,9 @@ describe('peer machine: glare (perfect negotiation)', () => {
     await peer.send({ type: 'signal.ready' });
     await peer.send({ type: 'signal.offer', sdp: 'their-offer' });
     expect(peer.effects.count('setRemoteDescription')).toBe(0);
-    await peer.effects.settle('setLocalDescription');
+    await peer.effects.settleLocalDescription();
     await peer.effects.settle('setRemoteDescription');
-    await peer.effects.settle('setLocalDescription');
+    await peer.effects.settleLocalDescription();
     expect(peer.effects.pc.rollbacks).toBe(1);
     expect(peer.effects.sent.at(-1)).toEqual({ type: 'answer', sdp: 'answer-to-their-offer' });
   });
@@ -319,8 +347,8 @@ describe('peer machine: ICE restart policy', () => {
     expect(peer.effects.pc.restartIceCalls).toBe(0);
     await peer.advance(1);
     expect(peer.effects.pc.restartIceCalls).toBe(1);
-    expect(peer.effects.inputOf('setLocalDescription')).toEqual({ type: 'offer', iceRestart: true });
-    await peer.effects.settle('setLocalDescription');
+    expect(peer.effects.inputOf('createDescription')).toEqual({ type: 'offer', iceRestart: true });
+    await peer.effects.settleLocalDescription();
     expect(peer.effects.sent.at(-1)).toEqual({ type: 'offer', sdp: 'offer-2-ice-restart' });
     await peer.send({ type: 'signal.answer', sdp: 'restart-answer' });
     await peer.effects.settle('setRemoteDescription');
@@ -468,34 +496,63 @@ describe('peer machine: a role event mid-call, details', () => {
 });
 
 describe('peer machine: failed effects, details', () => {
-  it('a failed offer is reported, forgotten, and leaves negotiation stable', async () => {
+  it('an offer that cannot be created is reported, forgotten, sent nowhere, and leaves negotiation stable', async () => {
     const peer = startPeer();
     await peer.send({ type: 'signal.ready' });
-    await peer.effects.settle('setLocalDescription', new Error('OperationError: no offer'));
+    await peer.effects.settle('createDescription', new Error('OperationError: no offer'));
     expect(peer.effects.failures).toEqual([
-      { effect: 'setLocalDescription', error: new Error('OperationError: no offer') },
+      { effect: 'createDescription', error: new Error('OperationError: no offer') },
     ]);
+    expect(peer.effects.sent).toEqual([]);
     expect(peer.actor.getSnapshot().matches({ session: { call: { negotiation: { stable: 'idle' } } } })).toBe(true);
     expect(peer.actor.getSnapshot().context.current).toBeUndefined();
     expect(peer.errors).toEqual([]);
   });
 
-  it('a failed answer is reported and leaves negotiation stable', async () => {
+  it('an offer sent but not applied is reported; its answer is then dropped as stale and the next need offers again', async () => {
+    const peer = startPeer();
+    await peer.send({ type: 'signal.ready' });
+    await peer.effects.settle('createDescription');
+    await peer.effects.settle('setLocalDescription', new Error('InvalidModificationError'));
+    expect(peer.effects.failures.map((failure) => failure.effect)).toEqual(['setLocalDescription']);
+    expect(peer.actor.getSnapshot().matches({ session: { call: { negotiation: { stable: 'idle' } } } })).toBe(true);
+    expect(peer.actor.getSnapshot().context.localDescription).toBeUndefined();
+    await peer.send({ type: 'signal.answer', sdp: 'answer-to-offer-1' });
+    expect(peer.effects.count('setRemoteDescription')).toBe(0);
+    await peer.send({ type: 'pc.negotiationNeeded' });
+    await peer.effects.settleLocalDescription();
+    expect(peer.effects.sent.map((signal) => signal.type === 'offer' && signal.sdp)).toEqual(['offer-1', 'offer-2']);
+    expect(peer.effects.pc.signalingState).toBe('have-local-offer');
+  });
+
+  it('an answer that cannot be created is reported, sent nowhere, and leaves negotiation stable', async () => {
     const peer = startPeer('polite');
     await peer.send({ type: 'signal.offer', sdp: 'remote-offer' });
     await peer.effects.settle('setRemoteDescription');
-    await peer.effects.settle('setLocalDescription', new Error('OperationError: no answer'));
+    await peer.effects.settle('createDescription', new Error('OperationError: no answer'));
     expect(peer.effects.failures).toEqual([
-      { effect: 'setLocalDescription', error: new Error('OperationError: no answer') },
+      { effect: 'createDescription', error: new Error('OperationError: no answer') },
     ]);
     expect(peer.effects.sent).toEqual([]);
     expect(peer.actor.getSnapshot().matches({ session: { call: { negotiation: { stable: 'idle' } } } })).toBe(true);
   });
 
+  it('an answer sent but not applied is reported and leaves negotiation stable', async () => {
+    const peer = startPeer('polite');
+    await peer.send({ type: 'signal.offer', sdp: 'remote-offer' });
+    await peer.effects.settle('setRemoteDescription');
+    await peer.effects.settle('createDescription');
+    await peer.effects.settle('setLocalDescription', new Error('OperationError: no answer'));
+    expect(peer.effects.failures.map((failure) => failure.effect)).toEqual(['setLocalDescription']);
+    expect(peer.effects.sent).toEqual([{ type: 'answer', sdp: 'answer-to-remote-offer' }]);
+    expect(peer.actor.getSnapshot().matches({ session: { call: { negotiation: { stable: 'idle' } } } })).toBe(true);
+    expect(peer.actor.getSnapshot().context.localDescription).toBeUndefined();
+  });
+
   it('a remote answer that fails to apply is reported, and the offer stays out for a good one', async () => {
     const peer = startPeer();
     await peer.send({ type: 'signal.ready' });
-    await peer.effects.settle('setLocalDescription');
+    await peer.effects.settleLocalDescription();
     await peer.send({ type: 'signal.answer', sdp: 'bad-answer' });
     await peer.effects.settle('setRemoteDescription', new Error('OperationError: bad sdp'));
     expect(peer.effects.failures).toEqual([
@@ -520,7 +577,7 @@ describe('peer machine: failed effects, details', () => {
   it('a candidate that fails while our offer is out is reported, and the offer stays out', async () => {
     const peer = await connectedOfferer();
     await peer.send({ type: 'pc.negotiationNeeded' });
-    await peer.effects.settle('setLocalDescription');
+    await peer.effects.settleLocalDescription();
     await peer.send({ type: 'signal.candidate', candidate: candidate(2) });
     await peer.effects.settle('addIceCandidate', new Error('OperationError: unknown ufrag'));
     expect(peer.effects.failures).toEqual([
@@ -546,7 +603,7 @@ describe('peer machine: the operation in flight is forgotten once done', () => {
     await peer.effects.settle('addIceCandidate', new Error('OperationError'));
     expect(current()).toBeUndefined();
     await peer.send({ type: 'pc.negotiationNeeded' });
-    await peer.effects.settle('setLocalDescription');
+    await peer.effects.settleLocalDescription();
     expect(current()).toBeUndefined();
     await peer.send({ type: 'signal.candidate', candidate: candidate(3) });
     await peer.effects.settle('addIceCandidate');
@@ -561,7 +618,7 @@ describe('peer machine: which operations each signaling state looks at', () => {
     await peer.send({ type: 'pc.negotiationNeeded' });
     await peer.send({ type: 'signal.offer', sdp: 'o2' });
     await peer.effects.settle('setRemoteDescription');
-    await peer.effects.settle('setLocalDescription');
+    await peer.effects.settleLocalDescription();
     expect(peer.actor.getSnapshot().matches({ session: { call: { negotiation: 'makingOffer' } } })).toBe(true);
     expect(peer.actor.getSnapshot().context.operations).toEqual([{ type: 'offer', sdp: 'o2' }]);
     expect(peer.errors).toEqual([]);
@@ -573,9 +630,9 @@ describe('peer machine: which operations each signaling state looks at', () => {
     await peer.send({ type: 'pc.negotiationNeeded' });
     await peer.send({ type: 'signal.answer', sdp: 'a1' });
     await peer.effects.settle('setRemoteDescription');
-    await peer.effects.settle('setLocalDescription');
+    await peer.effects.settleLocalDescription();
     expect(peer.actor.getSnapshot().matches({ session: { call: { negotiation: 'makingOffer' } } })).toBe(true);
-    await peer.effects.settle('setLocalDescription');
+    await peer.effects.settleLocalDescription();
     expect(peer.effects.inputOf('setRemoteDescription')).toEqual({ type: 'answer', sdp: 'a1' });
   });
 
@@ -587,7 +644,7 @@ describe('peer machine: which operations each signaling state looks at', () => {
     await peer.effects.settle('addIceCandidate');
     expect(peer.actor.getSnapshot().matches({ session: { call: { negotiation: 'makingOffer' } } })).toBe(true);
     expect(peer.actor.getSnapshot().context.operations).toEqual([{ type: 'candidate', candidate: candidate(2) }]);
-    await peer.effects.settle('setLocalDescription');
+    await peer.effects.settleLocalDescription();
     await peer.effects.settle('addIceCandidate');
     expect(peer.effects.pc.candidates).toEqual([candidate(1), candidate(2)]);
     expect(peer.errors).toEqual([]);
@@ -596,7 +653,7 @@ describe('peer machine: which operations each signaling state looks at', () => {
   it('have-local-offer, impolite: a colliding offer is dropped even behind a requested negotiation, which waits', async () => {
     const peer = startPeer('impolite');
     await peer.send({ type: 'signal.ready' });
-    await peer.effects.settle('setLocalDescription');
+    await peer.effects.settleLocalDescription();
     await peer.send({ type: 'pc.negotiationNeeded' });
     await peer.send({ type: 'signal.offer', sdp: 'their-offer' });
     expect(peer.actor.getSnapshot().context.operations).toEqual([{ type: 'negotiate', iceRestart: false }]);
@@ -629,20 +686,28 @@ describe('peer machine: effects that were not provided', () => {
     return { actor, failures };
   }
 
-  it('rejects setLocalDescription and setRemoteDescription with an error naming the effect', async () => {
+  it('rejects createDescription, setLocalDescription and setRemoteDescription with an error naming the effect', async () => {
     const { actor, failures } = startBare();
     actor.send({ type: 'signal.ready' });
     await flush();
     actor.send({ type: 'signal.offer', sdp: 'o' });
     await flush();
-    expect(failures.map((f) => [f.effect, (f.error as Error).message])).toEqual([
-      [
-        'setLocalDescription',
-        'peerMachine: the "setLocalDescription" effect was not provided (use peerMachine.provide)',
-      ],
+    const created = startBare({
+      createDescription: fromPromise<DescriptionSignal, LocalDescriptionRequest>(() =>
+        Promise.resolve({ type: 'offer', sdp: 'o' }),
+      ),
+    });
+    created.actor.send({ type: 'signal.ready' });
+    await flush();
+    expect([...failures, ...created.failures].map((f) => [f.effect, (f.error as Error).message])).toEqual([
+      ['createDescription', 'peerMachine: the "createDescription" effect was not provided (use peerMachine.provide)'],
       [
         'setRemoteDescription',
         'peerMachine: the "setRemoteDescription" effect was not provided (use peerMachine.provide)',
+      ],
+      [
+        'setLocalDescription',
+        'peerMachine: the "setLocalDescription" effect was not provided (use peerMachine.provide)',
       ],
     ]);
     expect(actor.getSnapshot().matches({ session: { call: { negotiation: { stable: 'idle' } } } })).toBe(true);
@@ -651,9 +716,10 @@ describe('peer machine: effects that were not provided', () => {
   it('rejects addIceCandidate with an error naming the effect', async () => {
     const { actor, failures } = startBare({
       setRemoteDescription: fromPromise<void, DescriptionSignal>(() => Promise.resolve()),
-      setLocalDescription: fromPromise<DescriptionSignal, LocalDescriptionRequest>(() =>
+      createDescription: fromPromise<DescriptionSignal, LocalDescriptionRequest>(() =>
         Promise.resolve({ type: 'answer', sdp: 'a' }),
       ),
+      setLocalDescription: fromPromise<void, DescriptionSignal>(() => Promise.resolve()),
     });
     actor.send({ type: 'signal.offer', sdp: 'o' });
     await flush();
@@ -674,6 +740,8 @@ describe('peer machine: the effect in flight is a child actor named after it', (
     expect(children()).toEqual(['addIceCandidate']);
     await peer.effects.settle('addIceCandidate');
     await peer.send({ type: 'pc.negotiationNeeded' });
+    expect(children()).toEqual(['createDescription']);
+    await peer.effects.settle('createDescription');
     expect(children()).toEqual(['setLocalDescription']);
     await peer.effects.settle('setLocalDescription');
     await peer.send({ type: 'signal.candidate', candidate: candidate(2) });
@@ -685,6 +753,8 @@ describe('peer machine: the effect in flight is a child actor named after it', (
     await peer.send({ type: 'signal.offer', sdp: 'o3' });
     expect(children()).toEqual(['setRemoteDescription']);
     await peer.effects.settle('setRemoteDescription');
+    expect(children()).toEqual(['createDescription']);
+    await peer.effects.settle('createDescription');
     expect(children()).toEqual(['setLocalDescription']);
     await peer.effects.settle('setLocalDescription');
     expect(children()).toEqual([]);

@@ -48,7 +48,7 @@ async function waitingPeer() {
 async function connectedPeer() {
   const peer = await waitingPeer();
   await peer.send({ type: 'signal.ready' });
-  await peer.effects.settle('setLocalDescription');
+  await peer.effects.settleLocalDescription();
   await peer.send({ type: 'signal.answer', sdp: 'remote-answer' });
   await peer.effects.settle('setRemoteDescription');
   await peer.send({ type: 'pc.connected' });
@@ -74,7 +74,7 @@ describe('callStatus', () => {
     await peer.send({ type: 'signal.ready' });
     // makingOffer: the local offer is being set.
     expect(peer.status()).toEqual({ ...inCall, negotiating: true });
-    await peer.effects.settle('setLocalDescription');
+    await peer.effects.settleLocalDescription();
     // haveLocalOffer: waiting for the answer.
     expect(peer.actor.getSnapshot().matches({ session: { call: { negotiation: 'haveLocalOffer' } } })).toBe(true);
     expect(peer.status()).toEqual({ ...inCall, negotiating: true });
@@ -91,7 +91,7 @@ describe('callStatus', () => {
     expect(peer.status()).toMatchObject({ status: 'connecting', negotiating: true });
     await peer.effects.settle('setRemoteDescription');
     expect(peer.status()).toMatchObject({ status: 'connecting', negotiating: true });
-    await peer.effects.settle('setLocalDescription');
+    await peer.effects.settleLocalDescription();
     expect(peer.status()).toMatchObject({ status: 'connecting', negotiating: false });
     await peer.send({ type: 'signal.candidate', candidate: { candidate: 'candidate:1', sdpMid: '0' } });
     expect(peer.effects.count('addIceCandidate')).toBe(1);

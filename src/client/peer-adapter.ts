@@ -297,15 +297,14 @@ export function createPeerAdapter(options: PeerAdapterOptions): PeerAdapter {
       reportFailure: (_, { effect, error }) => warn(`${effect} failed`, error),
     },
     actors: {
-      setLocalDescription: fromPromise<DescriptionSignal, LocalDescriptionRequest>(async ({ input }) => {
+      createDescription: fromPromise<DescriptionSignal, LocalDescriptionRequest>(async ({ input }) => {
         const connection = requirePc();
-        if (input.type === 'offer') openChat(connection);
-        if (input.type === 'offer' && input.iceRestart) {
-          await connection.setLocalDescription(await connection.createOffer({ iceRestart: true }));
-        } else {
-          await connection.setLocalDescription();
-        }
-        return descriptionSignal(connection.localDescription);
+        if (input.type === 'answer') return descriptionSignal(await connection.createAnswer());
+        openChat(connection);
+        return descriptionSignal(await connection.createOffer(input.iceRestart ? { iceRestart: true } : {}));
+      }),
+      setLocalDescription: fromPromise<void, DescriptionSignal>(async ({ input }) => {
+        await requirePc().setLocalDescription({ type: input.type, sdp: input.sdp });
       }),
       setRemoteDescription: fromPromise<void, DescriptionSignal>(async ({ input }) => {
         const connection = requirePc();
@@ -417,9 +416,9 @@ function candidateJson(candidate: RTCIceCandidate): IceCandidateJson {
   };
 }
 
-function descriptionSignal(description: RTCSessionDescription | null): DescriptionSignal {
-  if (description === null || (description.type !== 'offer' && description.type !== 'answer')) {
-    throw new Error(`unexpected local description: ${description?.type ?? 'none'}`);
+function descriptionSignal(description: RTCSessionDescriptionInit): DescriptionSignal {
+  if ((description.type !== 'offer' && description.type !== 'answer') || description.sdp === undefined) {
+    throw new Error(`unexpected local description: ${description.type}`);
   }
   return { type: description.type, sdp: description.sdp };
 }

@@ -6,6 +6,7 @@
 import { Manager, type ManagerOptions, type Socket } from 'socket.io-client';
 import type { PeerEvent } from '../machines/peer-machine.js';
 import type { SignalingStatus } from './call-snapshot.js';
+import { joinEarly, sameJoin } from './early-join.js';
 import { SIGNALING_ERROR_CODES, SignalingError, type SignalingErrorPayload } from '../protocol/signaling-error.js';
 import {
   MAX_RESUME_TOKEN_LENGTH,
@@ -32,6 +33,14 @@ export interface ConnectSignalingOptions {
    * starting), so that joining only sends the room over an open connection.
    */
   readonly preconnect?: boolean;
+  /**
+   * Join now with this auth, before anything listens (e.g. while the camera is starting): the
+   * other peer hears `ready` and offers meanwhile. The first join with the same room and secret
+   * gets this socket, and what the server sent it so far is delivered, in order, to the
+   * listeners bound then (src/client/early-join.ts). A join with other auth opens a socket of its
+   * own, and the early one leaves. Implies `preconnect`.
+   */
+  readonly join?: HandshakeAuth;
 }
 
 /**
@@ -49,8 +58,21 @@ const SIGNALING_TRANSPORTS: Partial<ManagerOptions> = { transports: ['websocket'
  * join, and the peer machine resets the call when the new `role` event arrives.
  */
 export function connectSignaling(url: string, options: ConnectSignalingOptions = {}): SignalingSocketFactory {
-  let preconnected = options.preconnect === true ? new Manager(url, SIGNALING_TRANSPORTS) : undefined;
+  const { join } = options;
+  let preconnected =
+    options.preconnect === true || join !== undefined ? new Manager(url, SIGNALING_TRANSPORTS) : undefined;
+  let joined =
+    join !== undefined && preconnected !== undefined
+      ? joinEarly(preconnected.socket('/', { auth: { ...join } }), join)
+      : undefined;
   return (auth) => {
+    const taken = joined;
+    joined = undefined;
+    if (taken !== undefined) {
+      preconnected = undefined;
+      if (sameJoin(taken, auth)) return taken.take();
+      taken.discard();
+    }
     const manager = preconnected ?? new Manager(url, SIGNALING_TRANSPORTS);
     preconnected = undefined;
     return manager.socket('/', { auth: { ...auth } });

@@ -57,13 +57,15 @@ export interface PeerContext {
   readonly current: PeerOperation | undefined;
   /** The remote description applied last on this peer connection, if any. */
   readonly remoteDescription: DescriptionSignal | undefined;
+  /** The local description created and sent, while `setLocalDescription` applies it. */
+  readonly localDescription: DescriptionSignal | undefined;
   /** ICE restarts tried since the connection was last up. */
   readonly restartAttempts: number;
   /** Why the server refused us, or the last error it reported. */
   readonly error: SignalingErrorPayload | undefined;
 }
 
-/** Input of the `setLocalDescription` effect. */
+/** Input of the `createDescription` effect. */
 export interface LocalDescriptionRequest {
   readonly type: 'offer' | 'answer';
   /** For offers: ask for fresh ICE credentials (`createOffer({ iceRestart: true })`). */
@@ -76,4 +78,4 @@ export interface CandidateRequest {
 }
 
 /** Which effect failed, for `reportFailure`. */
-export type PeerEffect = 'setLocalDescription' | 'setRemoteDescription' | 'addIceCandidate';
+export type PeerEffect = 'createDescription' | 'setLocalDescription' | 'setRemoteDescription' | 'addIceCandidate';

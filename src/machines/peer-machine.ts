@@ -41,6 +41,7 @@ const initialContext: PeerContext = {
   operations: [],
   current: undefined,
   remoteDescription: undefined,
+  localDescription: undefined,
   restartAttempts: 0,
   error: undefined,
 };
@@ -51,6 +52,11 @@ function notProvided(effect: string): Promise<never> {
 
 function filterFor(context: PeerContext, negotiate: boolean): OperationFilter {
   return { remoteDescriptionSet: context.remoteDescription !== undefined, negotiate };
+}
+
+function createdDescription(context: PeerContext): DescriptionSignal {
+  if (context.localDescription === undefined) throw new Error('no local description created');
+  return context.localDescription;
 }
 
 function currentDescription(context: PeerContext): DescriptionSignal {
@@ -71,10 +77,16 @@ export const peerMachine = setup({
     events: {} as PeerEvent,
   },
   actors: {
-    /** Sets a local offer or answer and resolves with it, ready to send. */
-    setLocalDescription: fromPromise<DescriptionSignal, LocalDescriptionRequest>(() =>
-      notProvided('setLocalDescription'),
-    ),
+    /**
+     * Creates a local offer (`createOffer`) or answer (`createAnswer`) and resolves with it. The
+     * machine sends it at once and applies it after: the other side starts its work while ours
+     * applies the description, which takes a browser tens of milliseconds (it sets up transports
+     * and starts gathering candidates). Nothing else touches the peer connection in between,
+     * because the machine runs one operation at a time.
+     */
+    createDescription: fromPromise<DescriptionSignal, LocalDescriptionRequest>(() => notProvided('createDescription')),
+    /** Applies the local description just created (`setLocalDescription(description)`). */
+    setLocalDescription: fromPromise<void, DescriptionSignal>(() => notProvided('setLocalDescription')),
     /** Applies a remote offer (rolling back a local one if needed) or answer. */
     setRemoteDescription: fromPromise<void, DescriptionSignal>(() => notProvided('setRemoteDescription')),
     /** Applies one remote candidate. */
@@ -137,8 +149,24 @@ export const peerMachine = setup({
       remoteDescription: currentDescription(context),
       current: undefined,
     })),
-    forgetNegotiation: assign({ operations: [], current: undefined, remoteDescription: undefined }),
-    forgetPeer: assign({ operations: [], current: undefined, remoteDescription: undefined, restartAttempts: 0 }),
+    /** Keeps the description just created (and sent) for `setLocalDescription`. */
+    keepLocalDescription: assign((_, params: { description: DescriptionSignal }) => ({
+      localDescription: params.description,
+    })),
+    forgetLocalDescription: assign({ localDescription: undefined }),
+    forgetNegotiation: assign({
+      operations: [],
+      current: undefined,
+      remoteDescription: undefined,
+      localDescription: undefined,
+    }),
+    forgetPeer: assign({
+      operations: [],
+      current: undefined,
+      remoteDescription: undefined,
+      localDescription: undefined,
+      restartAttempts: 0,
+    }),
     countRestartAttempt: assign(({ context }) => ({ restartAttempts: context.restartAttempts + 1 })),
     resetRestartAttempts: assign({ restartAttempts: 0 }),
   },
@@ -296,26 +324,51 @@ export const peerMachine = setup({
                     },
                   },
                 },
-                /** "Making an offer": `setLocalDescription()` for an offer is in flight. */
+                /** "Making an offer", first step: `createOffer()` is in flight. */
                 makingOffer: {
                   invoke: {
-                    src: 'setLocalDescription',
-                    id: 'setLocalDescription',
+                    src: 'createDescription',
+                    id: 'createDescription',
                     input: ({ context }) => ({
                       type: 'offer',
                       iceRestart: context.current?.type === 'negotiate' && context.current.iceRestart,
                     }),
                     onDone: {
-                      target: 'haveLocalOffer',
+                      target: 'applyingLocalOffer',
                       actions: [
                         'finishOperation',
                         { type: 'sendSignal', params: ({ event }) => ({ signal: event.output }) },
+                        { type: 'keepLocalDescription', params: ({ event }) => ({ description: event.output }) },
                       ],
                     },
                     onError: {
                       target: 'stable',
                       actions: [
                         'finishOperation',
+                        {
+                          type: 'reportFailure',
+                          params: ({ event }) => ({ effect: 'createDescription', error: event.error }),
+                        },
+                      ],
+                    },
+                  },
+                },
+                /**
+                 * "Making an offer", second step: the offer is out and `setLocalDescription(offer)`
+                 * is in flight. An answer that arrives meanwhile waits in the queue.
+                 */
+                applyingLocalOffer: {
+                  invoke: {
+                    src: 'setLocalDescription',
+                    id: 'setLocalDescription',
+                    input: ({ context }) => createdDescription(context),
+                    onDone: { target: 'haveLocalOffer', actions: 'forgetLocalDescription' },
+                    onError: {
+                      // The other side has the offer, but we do not: its answer will be dropped
+                      // as stale, and the next `negotiationneeded` offers again.
+                      target: 'stable',
+                      actions: [
+                        'forgetLocalDescription',
                         {
                           type: 'reportFailure',
                           params: ({ event }) => ({ effect: 'setLocalDescription', error: event.error }),
@@ -396,22 +449,44 @@ export const peerMachine = setup({
                     },
                   },
                 },
-                /** "Answering", second step: `setLocalDescription()` for the answer. */
+                /** "Answering", second step: `createAnswer()` is in flight. */
                 makingAnswer: {
                   invoke: {
-                    src: 'setLocalDescription',
-                    id: 'setLocalDescription',
+                    src: 'createDescription',
+                    id: 'createDescription',
                     input: { type: 'answer', iceRestart: false },
                     onDone: {
-                      target: 'stable',
-                      actions: { type: 'sendSignal', params: ({ event }) => ({ signal: event.output }) },
+                      target: 'applyingLocalAnswer',
+                      actions: [
+                        { type: 'sendSignal', params: ({ event }) => ({ signal: event.output }) },
+                        { type: 'keepLocalDescription', params: ({ event }) => ({ description: event.output }) },
+                      ],
                     },
                     onError: {
                       target: 'stable',
                       actions: {
                         type: 'reportFailure',
-                        params: ({ event }) => ({ effect: 'setLocalDescription', error: event.error }),
+                        params: ({ event }) => ({ effect: 'createDescription', error: event.error }),
                       },
+                    },
+                  },
+                },
+                /** "Answering", third step: the answer is out and `setLocalDescription(answer)` is in flight. */
+                applyingLocalAnswer: {
+                  invoke: {
+                    src: 'setLocalDescription',
+                    id: 'setLocalDescription',
+                    input: ({ context }) => createdDescription(context),
+                    onDone: { target: 'stable', actions: 'forgetLocalDescription' },
+                    onError: {
+                      target: 'stable',
+                      actions: [
+                        'forgetLocalDescription',
+                        {
+                          type: 'reportFailure',
+                          params: ({ event }) => ({ effect: 'setLocalDescription', error: event.error }),
+                        },
+                      ],
                     },
                   },
                 },

@@ -74,6 +74,26 @@ export async function installExample(name: string, tarball: string, work: string
   return dir;
 }
 
+/**
+ * Runs `npm run <script>` in an installed example (its own tests, say) and resolves with what it
+ * printed; rejects with the output if it fails. Without the variables of the vitest running this
+ * test, which a vitest inside would take for its own.
+ */
+export async function runExampleScript(dir: string, script: string): Promise<string> {
+  const env = Object.fromEntries(Object.entries(npmEnv()).filter(([name]) => !/^VITEST/.test(name)));
+  try {
+    const { stdout, stderr } = await promisify(execFile)('npm', ['run', script, '--silent'], {
+      cwd: dir,
+      env: { ...env, NO_COLOR: '1' },
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    return `${stdout}${stderr}`;
+  } catch (error) {
+    const { stdout, stderr } = error as { stdout?: string; stderr?: string };
+    throw new Error(`npm run ${script} failed in ${dir}:\n${stdout ?? ''}\n${stderr ?? ''}`, { cause: error });
+  }
+}
+
 /** A running `parley serve` from an installed package. */
 export interface InstalledParley {
   readonly url: string;

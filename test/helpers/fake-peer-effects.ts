@@ -17,7 +17,7 @@ import type {
   SignalPayload,
 } from '../../src/protocol/signaling-events.js';
 
-type AsyncEffect = 'setLocalDescription' | 'setRemoteDescription' | 'addIceCandidate';
+type AsyncEffect = 'createDescription' | 'setLocalDescription' | 'setRemoteDescription' | 'addIceCandidate';
 
 interface PendingCall {
   readonly effect: AsyncEffect;
@@ -107,7 +107,10 @@ export class FakePeerEffects {
         },
       },
       actors: {
-        setLocalDescription: fromPromise<DescriptionSignal, LocalDescriptionRequest>(({ input }) =>
+        createDescription: fromPromise<DescriptionSignal, LocalDescriptionRequest>(({ input }) =>
+          this.call('createDescription', input, () => this.createLocal(input)),
+        ),
+        setLocalDescription: fromPromise<void, DescriptionSignal>(({ input }) =>
           this.call('setLocalDescription', input, () => this.applyLocal(input)),
         ),
         setRemoteDescription: fromPromise<void, DescriptionSignal>(({ input }) =>
@@ -149,6 +152,15 @@ export class FakePeerEffects {
     await flush();
   }
 
+  /**
+   * Settles the two steps of a local description: `createDescription`, which the machine sends at
+   * once, then `setLocalDescription`, which applies it.
+   */
+  async settleLocalDescription(): Promise<void> {
+    await this.settle('createDescription');
+    await this.settle('setLocalDescription');
+  }
+
   /** A closed peer connection rejects what was still pending on it. */
   private abandonPending(): void {
     for (const call of this.pending.splice(0)) call.settle(new Error('InvalidStateError: closed'));
@@ -187,20 +199,33 @@ export class FakePeerEffects {
     });
   }
 
-  private applyLocal(request: LocalDescriptionRequest): DescriptionSignal {
+  /** `createOffer` / `createAnswer`: a description, with no change to the signaling state. */
+  private createLocal(request: LocalDescriptionRequest): DescriptionSignal {
     const pc = this.pc;
     if (request.type === 'offer') {
       if (pc.signalingState !== 'stable' && pc.signalingState !== 'have-local-offer')
-        throw new Error('InvalidStateError: offer');
+        throw new Error('InvalidStateError: createOffer in ' + pc.signalingState);
       this.offers += 1;
-      pc.signalingState = 'have-local-offer';
-      pc.localDescription = { type: 'offer', sdp: `offer-${this.offers}${request.iceRestart ? '-ice-restart' : ''}` };
-    } else {
-      if (pc.signalingState !== 'have-remote-offer') throw new Error('InvalidStateError: answer');
-      pc.signalingState = 'stable';
-      pc.localDescription = { type: 'answer', sdp: `answer-to-${pc.remoteDescription?.sdp}` };
+      return { type: 'offer', sdp: `offer-${this.offers}${request.iceRestart ? '-ice-restart' : ''}` };
     }
-    return pc.localDescription;
+    if (pc.signalingState !== 'have-remote-offer')
+      throw new Error('InvalidStateError: createAnswer in ' + pc.signalingState);
+    return { type: 'answer', sdp: `answer-to-${pc.remoteDescription?.sdp}` };
+  }
+
+  /** `setLocalDescription(description)`. */
+  private applyLocal(description: DescriptionSignal): void {
+    const pc = this.pc;
+    if (description.type === 'offer') {
+      if (pc.signalingState !== 'stable' && pc.signalingState !== 'have-local-offer')
+        throw new Error('InvalidStateError: offer in ' + pc.signalingState);
+      pc.signalingState = 'have-local-offer';
+    } else {
+      if (pc.signalingState !== 'have-remote-offer')
+        throw new Error('InvalidStateError: answer in ' + pc.signalingState);
+      pc.signalingState = 'stable';
+    }
+    pc.localDescription = description;
   }
 
   private applyRemote(description: DescriptionSignal): void {

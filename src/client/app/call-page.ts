@@ -116,12 +116,15 @@ async function start(link: RoomFromLink, early: EarlyStart | undefined): Promise
     inspect: params.has('inspect'),
     displayName: storedDisplayName(),
   });
-  // Join first: the join request goes out now, and the page below is wired and the self-view
-  // started while the server answers (nothing the server sends can arrive before this function
-  // returns). Leaving the page leaves the room at once, so the other side is told without
-  // waiting for a timeout.
+  // Join first. The socket joined the room while the camera started (main.ts), so what the
+  // server sent since (`role`, and often the other peer's offer) reaches the machine now: one
+  // microtask, before the page below is wired, so that the peer connection applies the offer
+  // while the page is wired and the self-view started. Nothing else arrives meanwhile: a
+  // message or a track is a task of its own, after this function returns. Leaving the page
+  // leaves the room at once, so the other side is told without waiting for a timeout.
   addEventListener('pagehide', () => adapter.hangUp());
   adapter.join();
+  await Promise.resolve();
 
   showLocalMedia(media, notices);
   bindRemoteMedia(adapter, notices);

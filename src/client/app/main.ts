@@ -2,8 +2,9 @@
  * The Parley web app's first chunk, one page per room. index.html loads it `async`, so it runs as
  * soon as it has arrived, while the page is still being parsed and styled. It takes over the
  * request for the camera and microphone that the page's inline script made (early-media.ts),
- * opens the connection to the server, and only then loads the rest of the app (call-page.ts),
- * whose download (a `modulepreload` in index.html) and evaluation overlap with both.
+ * opens the connection to the server and joins the room (src/client/early-join.ts), and only then
+ * loads the rest of the app (call-page.ts), whose download (a `modulepreload` in index.html) and
+ * evaluation overlap with both.
  * bench/time-to-media.ts measures the difference (docs/performance.md, "Time to media").
  */
 import { connectSignaling } from '../signaling-client.js';
@@ -21,8 +22,11 @@ const early: EarlyStart | undefined =
     ? {
         // The inline script in the page's head has asked for the camera already (early-media.ts).
         media: acquireLocalMedia(navigator.mediaDevices, storedDevices(), takeEarlyMedia()),
-        // The connection opens while the camera starts, so joining costs no handshake after it.
-        signaling: connectSignaling(location.origin, { preconnect: true }),
+        // The join leaves while the camera starts: the other peer makes its offer meanwhile, and
+        // the call page takes the socket, with what the server sent it, once the camera is on.
+        signaling: connectSignaling(location.origin, {
+          join: { room: link.room, ...(link.secret === undefined ? {} : { secret: link.secret }) },
+        }),
       }
     : undefined;
 
