@@ -128,6 +128,7 @@ describe('peer machine: offer and answer', () => {
     await effects.settle('setLocalDescription');
     expect(effects.pc.signalingState).toBe('stable');
     expect(actor.getSnapshot().matches({ session: { call: { negotiation: { stable: 'idle' } } } })).toBe(true);
+    expect(actor.getSnapshot().context.localDescription).toBeUndefined();
   });
 
   it('keeps an answer that arrives before its own offer is applied until it is', async () => {
