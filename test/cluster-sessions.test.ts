@@ -1,11 +1,13 @@
 /**
- * Held sessions of connection state recovery in a real redis-server: a session held on one node
- * is claimed on another with its packets in order, once, whatever races it; a packet appended
- * after the take is answered `claimed` (never lost in between); the window expires it.
+ * Records of recoverable sessions in a real redis-server (src/signaling/cluster/redis-session-store.ts):
+ * a session is claimed once whatever races it, only in its namespace and only while its node is
+ * a member of the cluster; a node forgets only its own record; what a held socket kept is handed
+ * to the claimant in order, and is gone with the window.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisLink } from '../src/signaling/cluster/redis-link.js';
-import { RedisSessionStore, type HeldSession } from '../src/signaling/cluster/redis-session-store.js';
+import { RedisSessionStore, type SessionRecord } from '../src/signaling/cluster/redis-session-store.js';
+import type { HeldLog } from '../src/signaling/engine/shared-session-store.js';
 import { startRedisServer, type RedisServer } from './helpers/redis-server.js';
 
 let redis: RedisServer;
@@ -18,86 +20,122 @@ beforeAll(async () => {
     const link = new RedisLink({ url: redis.url, role: `node ${node}`, autoPipelining: true });
     await link.whenUp();
     links.push(link);
-    stores.push(new RedisSessionStore({ link, windowMillis: 120_000 }));
+    stores.push(new RedisSessionStore({ link }));
   }
+  // Node 'a' is alive; node 'dead' stopped beating but is not reaped yet; 'gone' was reaped.
+  await links[0].redis.set('parley:node:a:alive', '1');
+  await links[0].redis.sadd('parley:nodes', 'a', 'dead');
 });
 afterAll(async () => {
   await Promise.all(links.map((link) => link.close()));
   await redis?.stop();
 });
 
-const session = (sid: string): HeldSession => ({
+const record = (sid: string, node = 'a', generation = 0): SessionRecord => ({
   sid,
   nsp: '/',
-  data: { room: 'r', key: 'r', peer: `peer-${sid}` },
-  node: 'a',
-  lastOffset: 41,
+  data: { room: 'r', key: 'r', peerId: `peer-${sid}`, tokenPartner: null },
+  node,
+  generation,
 });
 
-describe('held sessions in Redis', () => {
-  it('hands a session held on one node to a claim on another, with its packets in order, once', async () => {
-    const [a, b, c] = stores;
-    await a.persist('pid-1', session('s1'));
-    expect(await a.append('pid-1', 42, '42["data",{"candidate":1}]')).toBe('kept');
-    expect(await a.append('pid-1', 43, ['451-["file",{"_placeholder":true,"num":0}]', Buffer.from([0, 1, 255])])).toBe(
-      'kept',
-    );
-    expect(await a.append('pid-1', 44, '42["chat","hé"]')).toBe('kept');
+const held = (packets: HeldLog['packets'], windowMillis = 120_000): HeldLog => ({
+  tag: 'AbCdEfGh',
+  first: 40,
+  floor: 41,
+  packets,
+  windowMillis,
+});
 
+describe('session records in Redis', () => {
+  it('hands a session to exactly one of several concurrent claims, saying its node still beats', async () => {
+    const [a, b, c] = stores;
+    await a.track('pid-1', record('s1'));
     const claims = await Promise.all([b.claim('pid-1', '/'), c.claim('pid-1', '/'), b.claim('pid-1', '/')]);
     const won = claims.filter((claim) => claim !== undefined);
     expect(won).toHaveLength(1);
-    expect(won[0]?.session).toEqual(session('s1'));
-    expect(won[0]?.packets).toEqual([
-      { offset: 42, packet: '42["data",{"candidate":1}]' },
-      { offset: 43, packet: ['451-["file",{"_placeholder":true,"num":0}]', Buffer.from([0, 1, 255])] },
-      { offset: 44, packet: '42["chat","hé"]' },
-    ]);
-    // Taken: the node that held it must route later packets to the claimant, and not end it.
-    expect(await a.append('pid-1', 45, '42["late"]')).toBe('claimed');
-    expect(await a.expire('pid-1')).toBe(false);
+    expect(won[0]).toEqual({ session: record('s1'), holderAlive: true, held: undefined });
+    expect(await c.claim('pid-1', '/')).toBeUndefined();
   });
 
-  it('loses no packet to a claim racing the appends: each is replayed or answered claimed', async () => {
+  it('gives the claimant what a held socket kept, in order, binary attachments included', async () => {
+    const [a, b] = stores;
+    await a.track('pid-2', record('s2', 'dead'));
+    await a.persist('pid-2', held([{ offset: 42, packet: '2["data",{"candidate":1}]' }]));
+    expect(
+      await a.append('pid-2', 120_000, {
+        offset: 43,
+        packet: ['51-["file",{"_placeholder":true,"num":0}]', Buffer.from([0, 1, 255])],
+      }),
+    ).toBe(true);
+    expect(await a.append('pid-2', 120_000, { offset: 44, packet: '2["chat","hé"]' })).toBe(true);
+    const claimed = await b.claim('pid-2', '/');
+    expect(claimed?.holderAlive).toBe(false);
+    expect(claimed?.held).toEqual({
+      tag: 'AbCdEfGh',
+      first: 40,
+      floor: 41,
+      windowMillis: 0,
+      packets: [
+        { offset: 42, packet: '2["data",{"candidate":1}]' },
+        { offset: 43, packet: ['51-["file",{"_placeholder":true,"num":0}]', Buffer.from([0, 1, 255])] },
+        { offset: 44, packet: '2["chat","hé"]' },
+      ],
+    });
+    // Taken: nothing more is kept for it.
+    expect(await a.append('pid-2', 120_000, { offset: 45, packet: '2["late"]' })).toBe(false);
+  });
+
+  it('refuses another namespace, and a session of a node that left the cluster (deleting it)', async () => {
+    const [a, b] = stores;
+    await a.track('pid-3', record('s3'));
+    expect(await b.claim('pid-3', '/admin')).toBeUndefined();
+    await a.track('pid-4', record('s4', 'gone'));
+    expect(await b.claim('pid-4', '/')).toBeUndefined();
+    expect(await links[1].redis.exists('parley:session:pid-4')).toBe(0);
+    expect((await b.claim('pid-3', '/'))?.session).toEqual(record('s3'));
+  });
+
+  it('lets a node forget only the record it wrote, in the generation it wrote it', async () => {
+    const [a, b] = stores;
+    await a.track('pid-5', record('s5', 'a', 2));
+    expect(await b.release('pid-5', 'b', 2)).toBe(false);
+    expect(await a.release('pid-5', 'a', 1)).toBe(false);
+    expect(await a.release('pid-5', 'a', 2)).toBe(true);
+    expect(await b.claim('pid-5', '/')).toBeUndefined();
+  });
+
+  it('takes the newest generation when the session is recovered again while being claimed', async () => {
     const [a, b] = stores;
     for (let round = 0; round < 20; round++) {
       const pid = `race-${round}`;
-      await a.persist(pid, session(pid));
-      const appends: Array<Promise<'kept' | 'claimed'>> = [];
-      let claim: ReturnType<RedisSessionStore['claim']> | undefined;
-      for (let offset = 0; offset < 50; offset++) {
-        appends.push(a.append(pid, offset, `p${offset}`));
-        if (offset === 5 + round) claim = b.claim(pid, '/');
+      await a.track(pid, record(pid, 'a', 0));
+      const [claimed] = await Promise.all([b.claim(pid, '/'), a.track(pid, record(pid, 'a', 1))]);
+      // Either the claim came first (generation 0, and the record of generation 1 stays), or it took generation 1.
+      const left = await links[2].redis.get(`parley:session:${pid}`);
+      if (claimed?.session.generation === 0) expect(JSON.parse(left!)).toMatchObject({ generation: 1 });
+      else {
+        expect(claimed?.session.generation).toBe(1);
+        expect(left).toBeNull();
       }
-      const outcomes = await Promise.all(appends);
-      const claimed = await claim!;
-      const replayed = claimed!.packets.map(({ offset }) => offset);
-      const kept = outcomes.flatMap((outcome, offset) => (outcome === 'kept' ? [offset] : []));
-      // Exactly the kept packets are replayed, in order, and they are the ones before the take.
-      expect(replayed).toEqual(kept);
-      expect(kept).toEqual(Array.from({ length: kept.length }, (_, i) => i));
-      expect(outcomes.slice(kept.length).every((outcome) => outcome === 'claimed')).toBe(true);
     }
   });
 
-  it('matches the namespace, and lets the node that held a session end it when nobody claimed it', async () => {
+  it('a new generation is not held: what was kept before is dropped', async () => {
     const [a, b] = stores;
-    await a.persist('pid-2', session('s2'));
-    expect(await b.claim('pid-2', '/admin')).toBeUndefined();
-    expect(await a.expire('pid-2')).toBe(true);
-    expect(await b.claim('pid-2', '/')).toBeUndefined();
-    expect(await a.append('pid-2', 1, 'x')).toBe('claimed');
+    await a.track('pid-6', record('s6', 'dead'));
+    await a.persist('pid-6', held([{ offset: 42, packet: '2["old"]' }]));
+    await a.track('pid-6', record('s6', 'dead', 1));
+    expect((await b.claim('pid-6', '/'))?.held).toBeUndefined();
   });
 
-  it('forgets a held session when its window has passed', async () => {
-    const short = new RedisSessionStore({ link: links[0], windowMillis: 150 });
-    await short.persist('pid-3', session('s3'));
-    await short.append('pid-3', 1, 'x');
+  it('forgets what a held socket kept when its window has passed', async () => {
+    const [a] = stores;
+    await a.persist('pid-7', held([{ offset: 42, packet: '2["x"]' }], 150));
     const deadline = Date.now() + 10_000;
-    while ((await links[1].redis.exists('parley:session:pid-3', 'parley:session:pid-3:packets')) > 0) {
-      if (Date.now() > deadline) throw new Error('the held session never expired');
+    while ((await links[1].redis.exists('parley:session:pid-7:packets')) > 0) {
+      if (Date.now() > deadline) throw new Error('the held packets never expired');
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
-    expect(await stores[1].claim('pid-3', '/')).toBeUndefined();
   });
 });

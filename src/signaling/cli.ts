@@ -13,6 +13,7 @@ import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from './logger.j
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_TURN_RATE, DEFAULT_TURN_TTL } from './turn-credentials.js';
 import { ENGINE_DEFAULTS } from './engine/engine-options.js';
+import { DEFAULT_NODE_TTL_MILLIS, MIN_NODE_TTL_MILLIS } from './cluster/node-directory.js';
 import { loadOrCreateResumeSecret, MIN_RESUME_SECRET_LENGTH } from './resume-secret.js';
 import { isLoopbackHost } from './inspector/inspector-access.js';
 import { productionCoturnConfig, serveCommandFor, startTurnServer, type RunningTurnServer } from './turn-server.js';
@@ -91,6 +92,11 @@ repeatable options take a comma-separated list there):
                         (redis://host:port): several processes serve one
                         set of rooms. Without --resume-secret the nodes
                         share one kept in Redis. docs/scaling.md.  [PARLEY_REDIS_URL]
+  --node-ttl SECONDS    With --redis: a node that has not reached Redis
+                        for this long (heartbeats every third of it) is
+                        taken for dead and its seats are released. Raise
+                        it if a busy node's event loop can stall that
+                        long. At least ${MIN_NODE_TTL_MILLIS / 1000}.                            [PARLEY_NODE_TTL]  (${DEFAULT_NODE_TTL_MILLIS / 1000})
   --log-level LEVEL     trace, debug, info, warn, error, fatal or silent. JSON
                         lines unless the output is a terminal.       [PARLEY_LOG_LEVEL]  (info)
 
@@ -125,6 +131,8 @@ Endpoints: / (web app), /socket.io/ (Socket.IO v5 / Engine.IO v4), /healthz, /me
 /inspector and /inspector/events (with --inspect only).
 SIGTERM and SIGINT drain: stop accepting, close sessions with "server shutting
 down" (clients reconnect), exit within --drain-timeout. A second signal exits at once.
+With --redis the node's seats are held for --recovery-window, for its clients to
+resume their calls on other nodes; then the other nodes release what is left.
 
 Parley runs on the native uWebSockets.js build for its Node: Node 20 on any
 glibc, Node 22 and 24 on glibc 2.38 or later. Without one it refuses to start
@@ -192,6 +200,7 @@ export function parseServeCommand(argv: readonly string[], env: NodeJS.ProcessEn
       'log-level': { type: 'string' },
       'resume-secret': { type: 'string' },
       redis: { type: 'string' },
+      'node-ttl': { type: 'string' },
     },
   });
   const variableOf = (flag: string): string => `PARLEY_${flag.toUpperCase().replaceAll('-', '_')}`;
@@ -272,6 +281,10 @@ export function parseServeCommand(argv: readonly string[], env: NodeJS.ProcessEn
   const inspectToken = one('inspect-token');
   if (!inspect && inspectToken !== undefined)
     warnings.push('--inspect-token (PARLEY_INSPECT_TOKEN) does nothing without --inspect (PARLEY_INSPECT=1).');
+  const redis = redisUrlOf(values.redis ?? nonEmpty(env['PARLEY_REDIS_URL']) ?? one('redis'));
+  const nodeTtl = one('node-ttl');
+  if (nodeTtl !== undefined && redis === undefined)
+    warnings.push('--node-ttl (PARLEY_NODE_TTL) does nothing without --redis (PARLEY_REDIS_URL).');
   const withOperations: ParleyServerConfig = {
     ...config,
     engine: { ...config.engine, trustedProxies: many('trusted-proxy') },
@@ -280,7 +293,8 @@ export function parseServeCommand(argv: readonly string[], env: NodeJS.ProcessEn
     ...(inspect ? { inspect: { token: inspectToken } } : {}),
     resumeSecret: resumeSecretOf(one('resume-secret')),
     // The variable names what it holds (a URL); PARLEY_REDIS, the flag's own name, works too.
-    redis: redisUrlOf(values.redis ?? nonEmpty(env['PARLEY_REDIS_URL']) ?? one('redis')),
+    redis,
+    ...(nodeTtl === undefined ? {} : { nodeTtlMs: nodeTtlOf(nodeTtl) }),
   };
   return {
     config: withOperations,
@@ -296,6 +310,19 @@ function recoveryWindowOf(value: string | undefined): false | { maxDisconnection
   if (value === undefined) return undefined;
   const seconds = integer('--recovery-window', value, 0, 86_400);
   return seconds === 0 ? false : { maxDisconnectionDuration: seconds * 1000 };
+}
+
+/** `--node-ttl` in seconds, as ms; too short a one is refused with the reason. */
+function nodeTtlOf(value: string): number {
+  const min = MIN_NODE_TTL_MILLIS / 1000;
+  const seconds = integer('--node-ttl', value, 0, 3_600);
+  if (seconds < min) {
+    throw new UsageError(
+      `--node-ttl must be at least ${min} seconds, got ${seconds}: heartbeats go every third of it, and one ` +
+        'that Redis is slow to answer (2 s) or a reconnect (1 s) would get a live node taken for dead.',
+    );
+  }
+  return seconds * 1000;
 }
 
 /** `--redis`: a `redis://` or `rediss://` URL, or undefined (rooms in memory). */
@@ -452,7 +479,10 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
         process.exit(1);
       }
       stopping = true;
-      const spreadMs = Math.min(5_000, serve.drainTimeoutMs / 2);
+      // With --redis, leaving the cluster after the sessions takes up to 4 s more (parley-server.ts):
+      // the spread gives it that time within the drain timeout, so the seats are held, not lost.
+      const leaveMs = config.redis === undefined ? 0 : 4_000;
+      const spreadMs = Math.min(5_000, Math.max(0, serve.drainTimeoutMs - leaveMs) / 2);
       log.info(
         { signal, sessions: server.engine.sessionCount, spreadMs, timeoutMs: serve.drainTimeoutMs },
         `${signal}: draining, not accepting; clients are told to reconnect`,

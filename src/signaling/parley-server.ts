@@ -7,7 +7,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import { uws, uwsIsNative } from './uws.js';
 import { ProtocolServer, type EngineOptions } from './engine/protocol-server.js';
-import { SignalingNamespace } from './signaling-namespace.js';
+import { DEFAULT_HOLD_WINDOW_MS, SignalingNamespace } from './signaling-namespace.js';
 import { loadStaticFiles, resolveStaticFile, sendStaticFile, type StaticFile } from './static-files.js';
 import type { TurnConfig } from './turn-credentials.js';
 import type { RateLimit } from './address-rate-limiter.js';
@@ -16,15 +16,18 @@ import { silentLog, type EngineLog } from './engine/engine-log.js';
 import { FdGuard, UwsListenSocket } from './fd-guard.js';
 import { createMetrics } from './metrics.js';
 import { InspectionHub } from './inspector/inspection-hub.js';
+import { ClusterRoomView } from './inspector/cluster-room-view.js';
 import { resolveInspectorAccess, type InspectorAccess } from './inspector/inspector-access.js';
 import { INSPECTOR_EVENTS_PATH, routeInspector } from './inspector/inspector-routes.js';
 import { endWith, getAndHead } from './head-response.js';
 import { ClusterNode } from './cluster/cluster-node.js';
 import { ClusterKeys } from './cluster/cluster-keys.js';
 import { registerClusterMetrics } from './cluster/cluster-metrics.js';
+import { DEFAULT_NODE_TTL_MILLIS, heartbeatMillisFor, MIN_NODE_TTL_MILLIS } from './cluster/node-directory.js';
 import { roomMachine } from '../machines/room-machine.js';
 import { sharedResumeSecret } from './shared-resume-secret.js';
 import type { RoomCluster } from './signaling-namespace.js';
+import { membershipSessionData } from './cluster/membership-session-data.js';
 
 /** Everything `parley serve` can be told. */
 export interface ParleyServerConfig {
@@ -73,6 +76,13 @@ export interface ParleyServerConfig {
    * kept in Redis (shared-resume-secret.ts).
    */
   readonly redis?: string;
+  /**
+   * With `redis`: how long this node counts as alive after its last heartbeat (`--node-ttl`),
+   * in ms; default {@link DEFAULT_NODE_TTL_MILLIS}, at least {@link MIN_NODE_TTL_MILLIS}. A node
+   * whose event loop stalls longer is taken for dead and its seats are released; heartbeats go
+   * every third of it. Dead nodes' seats are released within it plus one heartbeat.
+   */
+  readonly nodeTtlMs?: number;
 }
 
 /** Where the inspector of a running server is. */
@@ -101,7 +111,8 @@ export interface RunningParleyServer {
   /**
    * A graceful stop: stops accepting, then closes the sessions spread over `spreadMs` (each
    * client is told the server is going away and reconnects, to this port's next process),
-   * then closes. Resolves once done, and at the latest after `spreadMs` + 1 s.
+   * then closes. Resolves once done, and at the latest after `spreadMs` + 1 s (with `redis`,
+   * up to 4 s more: the seats' writes, then leaving the cluster, see docs/scaling.md).
    */
   drain(spreadMs: number): Promise<void>;
 }
@@ -114,10 +125,19 @@ export class PortInUseError extends Error {
 /** Starts Parley and resolves once it listens (with `redis`, once it also joined the cluster). */
 export async function startParleyServer(config: ParleyServerConfig): Promise<RunningParleyServer> {
   if (config.redis === undefined) return listenParleyServer(config, undefined);
+  const nodeTtlMs = config.nodeTtlMs ?? DEFAULT_NODE_TTL_MILLIS;
+  if (!Number.isFinite(nodeTtlMs) || nodeTtlMs < MIN_NODE_TTL_MILLIS) {
+    throw new RangeError(
+      `The node TTL must be at least ${MIN_NODE_TTL_MILLIS / 1000} s (three heartbeats, each allowed a 2 s ` +
+        `command timeout and a 1 s reconnect), got ${nodeTtlMs} ms.`,
+    );
+  }
   const log = config.log ?? silentLog;
   const keys = new ClusterKeys();
   // The node calls into the namespace, which needs the node: it is handed over once made.
   let signaling: SignalingNamespace | undefined;
+  // With --inspect: the rooms with a seat on this node, shown to the inspector.
+  let roomView: ClusterRoomView | undefined;
   const cluster = await ClusterNode.start({
     url: config.redis,
     log,
@@ -127,14 +147,31 @@ export async function startParleyServer(config: ParleyServerConfig): Promise<Run
     isDisposable: (snapshot) => snapshot.value === 'empty',
     leaveEvent: (peerId) => ({ type: 'room.leave' as const, peerId }),
     hosts: (peerId) => signaling?.hostsPeer(peerId) ?? false,
-    effect: (effect, room) => signaling?.runClusterEffect(effect, room),
+    effect: (effect, room) => {
+      signaling?.runClusterEffect(effect, room);
+      roomView?.touched(room);
+    },
+    onStep: (room, event, snapshot) => roomView?.stepped(room, event, snapshot),
     deliver: (peerId, text) => signaling?.deliverRelayed(peerId, text),
     onEvicted: () => void signaling?.reseatAll(),
+    // A client recovers its session on whichever node it reaches (docs/scaling.md).
+    sessions: membershipSessionData,
+    ttlMillis: nodeTtlMs,
+    heartbeatMillis: heartbeatMillisFor(nodeTtlMs),
   });
   try {
     const resumeSecret = config.resumeSecret ?? (await sharedResumeSecret(cluster.links[0], keys.prefix));
     const server = await listenParleyServer({ ...config, resumeSecret }, cluster);
     signaling = server.signaling;
+    if (server.inspector !== undefined) {
+      roomView = new ClusterRoomView({
+        observer: server.inspector.hub,
+        seatedHere: (peerId) => cluster.directory.localSeats.has(peerId),
+        read: (room) => cluster.rooms.read(room),
+        onReadError: (room, error) =>
+          log.warn({ room, error: (error as Error).message }, 'inspector: could not read a room from Redis'),
+      });
+    }
     log.info({ node: cluster.nodeId }, 'joined the cluster: rooms are shared through Redis');
     return server;
   } catch (error) {
@@ -155,6 +192,11 @@ function listenParleyServer(
   // own connection limit defaults to the guard's budget, so it refuses with 503 before that.
   const fdGuard = new FdGuard({ log });
   const maxConnections = config.engine?.maxConnections ?? fdGuard.connectionBudget;
+  // How long a seat waits for its peer: a held session's window; with a cluster, also how long a
+  // stopping node's seats are held for their peers to resume on another node.
+  const holdWindowMs = config.engine?.connectionStateRecovery
+    ? config.engine.connectionStateRecovery.maxDisconnectionDuration
+    : DEFAULT_HOLD_WINDOW_MS;
   const inspection = config.inspect && startInspection(config, config.inspect, log);
   const hub = inspection?.hub;
   const engine = new ProtocolServer({
@@ -181,15 +223,21 @@ function listenParleyServer(
       : undefined,
   });
   engine.of('/', signaling);
+  if (cluster?.sessions !== undefined) {
+    const { sessions } = cluster;
+    engine.shareSessions(sessions);
+    sessions.serve((request) => engine.handOverSession(request));
+  }
   engine.attach(app);
 
   routeHealth(app, () => ({
     status: 'ok',
     uwsNative: uwsIsNative,
     sessions: engine.sessionCount,
-    rooms: signaling.rooms.size,
+    // With a cluster the rooms are in Redis, shared by every node: this node counts its own view.
+    rooms: cluster === undefined ? signaling.rooms.size : nodeView(cluster).rooms,
     files: fdGuard.state,
-    ...(cluster === undefined ? {} : { cluster: { node: cluster.nodeId, redisUp: cluster.links.every((l) => l.up) } }),
+    ...(cluster === undefined ? {} : { cluster: clusterHealth(cluster) }),
   }));
   if (config.metrics?.enabled ?? true) {
     const registry = createMetrics({
@@ -244,6 +292,23 @@ function listenParleyServer(
         // (The native App has close(); this build's typings lack it.)
         (app as typeof app & { close?: () => void }).close?.();
       };
+      /**
+       * With a cluster, after the sessions are closed, in order: the seat writes of the sockets
+       * that went (each marked away, or left) reach Redis, bounded; then the node leaves, its
+       * seats held for the recovery window so that their peers resume on another node; only then
+       * are the connections closed (docs/scaling.md, "Graceful stop").
+       */
+      const leaveCluster = async (): Promise<void> => {
+        if (cluster === undefined) return;
+        const unsettled = await signaling.settleClusterWrites(CLUSTER_WRITES_SETTLE_MS);
+        if (unsettled > 0) {
+          log.warn(
+            { unsettled },
+            'stopping: some seat writes to Redis did not finish in time; the other nodes release those seats after the hold',
+          );
+        }
+        await cluster.stop({ holdSeatsMillis: holdWindowMs, settleMillis: CLUSTER_WRITES_SETTLE_MS }).catch(() => {});
+      };
       const viewerToken = inspection?.access.token;
       const query = viewerToken === undefined ? '' : `?token=${encodeURIComponent(viewerToken)}`;
       resolve({
@@ -259,18 +324,20 @@ function listenParleyServer(
         },
         close: () => {
           stopAccepting();
+          signaling.stopping();
           engine.close();
           hub?.close();
           closeApp();
-          void cluster?.stop().catch(() => {});
+          void leaveCluster();
         },
         drain: async (spreadMs) => {
           stopAccepting();
+          signaling.stopping();
           await engine.drain(spreadMs);
           engine.close();
           hub?.close();
           closeApp();
-          await cluster?.stop();
+          await leaveCluster();
         },
       });
     });
@@ -291,6 +358,30 @@ function startInspection(
     now: config.now,
   });
   return { access, hub };
+}
+
+/**
+ * How long a stopping node waits for its seat writes, and then for its heartbeat and sweep in
+ * flight, before it leaves the cluster anyway: 1 s each (on a reachable Redis they take
+ * milliseconds; an unreachable one fails them at once).
+ */
+const CLUSTER_WRITES_SETTLE_MS = 1000;
+
+/** A cluster node's own view of the rooms: those where it holds a seat, and how many seats. */
+function nodeView(cluster: RoomCluster): { rooms: number; seats: number } {
+  const seats = cluster.directory.localSeats;
+  return { rooms: new Set(seats.values()).size, seats: seats.size };
+}
+
+/** `/healthz`'s `cluster` part: which node this is, whether Redis is up, and what `rooms` counts. */
+function clusterHealth(cluster: RoomCluster): object {
+  return {
+    node: cluster.nodeId,
+    redisUp: cluster.links.every((link) => link.up),
+    nodeTtlMs: cluster.directory.ttlMillis,
+    seats: nodeView(cluster).seats,
+    rooms: 'counted on this node: rooms where it holds a seat (all rooms are in Redis)',
+  };
 }
 
 /** uSockets' LIBUS_LISTEN_EXCLUSIVE_PORT: no SO_REUSEPORT. */

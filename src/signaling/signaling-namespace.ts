@@ -79,7 +79,7 @@ type Arrival =
   | 'recovered';
 
 /** What the app keeps on each admitted socket: its room's public name, its registry key, its identity. */
-interface Membership {
+export interface Membership {
   readonly room: string;
   readonly key: string;
   /** Its identity in the room: the socket's own id on a fresh join, its token's on a resume. */
@@ -153,6 +153,8 @@ export class SignalingNamespace implements NamespaceHandler {
   readonly #now: () => number;
   readonly #inspector: SignalingInspector | undefined;
   readonly #cluster: RoomCluster | undefined;
+  /** With a cluster: the room steps and seat changes in flight for sockets that went (see {@link settleClusterWrites}). */
+  readonly #clusterWrites = new Set<Promise<unknown>>();
   /** With a cluster: peers whose join is being decided here, and the effects that reached them meanwhile. */
   readonly #early = new Map<string, ClusterEffect[]>();
   readonly #log: EngineLog | undefined;
@@ -282,14 +284,17 @@ export class SignalingNamespace implements NamespaceHandler {
     const membership = socket.data as Membership | undefined;
     if (membership === undefined || this.#sockets.get(membership.peerId) !== socket) return;
     if (reason === 'server shutting down') this.#draining = true;
-    // Draining: the next process takes the peers back with their tokens. Telling the other peer
-    // `peer-left` now would make it drop a call that is about to resume.
-    if (this.#draining) return;
     if (this.#cluster !== undefined) {
-      if (held) this.#stepQuietly(this.#cluster, membership.key, { type: 'room.drop', peerId: membership.peerId });
+      // A node that stops holds its peers' seats (away) for them to resume on another node; the
+      // server awaits these steps before it leaves the cluster (docs/scaling.md, "Graceful stop").
+      const away = held || reason === 'server shutting down';
+      if (away) this.#stepQuietly(this.#cluster, membership.key, { type: 'room.drop', peerId: membership.peerId });
       else this.#releaseClustered(socket, membership, this.#cluster);
       return;
     }
+    // Draining: the next process takes the peers back with their tokens. Telling the other peer
+    // `peer-left` now would make it drop a call that is about to resume.
+    if (this.#draining) return;
     if (held) {
       this.rooms.drop(membership.key, membership.peerId);
       return;
@@ -297,11 +302,58 @@ export class SignalingNamespace implements NamespaceHandler {
     this.#release(socket, membership);
   }
 
+  /**
+   * With a cluster: the peer's client recovered its session on another node, which took its seat
+   * over (src/signaling/cluster/cluster-sessions.ts). Forgotten here; the seat is not released.
+   */
+  moved(socket: ServerSocket): void {
+    const membership = socket.data as Membership | undefined;
+    if (membership === undefined || this.#sockets.get(membership.peerId) !== socket) return;
+    this.#sockets.delete(membership.peerId);
+    if (this.#inspector !== undefined) this.#inspector.peerLeft(socket.id);
+    // This node's record of the seat only: the peer's location is the new node's now.
+    this.#cluster?.unseat(membership.peerId).catch((error: unknown) => {
+      this.#warnCluster('could not forget a moved seat', membership.peerId, error);
+    });
+  }
+
   expired(socket: ServerSocket): void {
     const membership = socket.data as Membership | undefined;
     if (membership === undefined || this.#sockets.get(membership.peerId) !== socket || this.#draining) return;
     if (this.#cluster !== undefined) this.#releaseClustered(socket, membership, this.#cluster);
     else this.#release(socket, membership);
+  }
+
+  /**
+   * The server is stopping: from now on sockets go because the process ends. Their seats are
+   * left as they are (in memory: the next process re-forms them from resume tokens; with a
+   * cluster: held away, see `disconnect`), and a held socket that expires now keeps its seat too.
+   */
+  stopping(): void {
+    this.#draining = true;
+  }
+
+  /**
+   * With a cluster: waits until the Redis writes of sockets that went (drops, leaves) are done, at
+   * most `timeoutMs`. A stopping server calls it before closing its Redis connections, so that
+   * none is cut off half-way. Resolves with how many were still in flight when the time ran out.
+   */
+  async settleClusterWrites(timeoutMs: number): Promise<number> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    // Writes started while waiting (a leave's unseat after its step) are waited for too.
+    while (this.#clusterWrites.size > 0) {
+      const settled = Promise.allSettled([...this.#clusterWrites]).then(() => true);
+      if (!(await Promise.race([settled, deadline.then(() => false)]))) break;
+    }
+    clearTimeout(timer);
+    return this.#clusterWrites.size;
+  }
+
+  /** Keeps `write` in {@link #clusterWrites} until it settles. */
+  #trackClusterWrite(write: Promise<unknown>): void {
+    this.#clusterWrites.add(write);
+    void write.finally(() => this.#clusterWrites.delete(write)).catch(() => {});
   }
 
   /** A held socket came back: its seat, if it still has one, is its own again. */
@@ -479,18 +531,29 @@ export class SignalingNamespace implements NamespaceHandler {
   async #connectClustered(socket: ServerSocket, cluster: RoomCluster): Promise<ConnectRefusal | undefined> {
     if (socket.recovered) {
       const membership = socket.data as Membership | undefined;
-      if (membership !== undefined && this.#sockets.get(membership.peerId) === socket) {
+      const known = membership === undefined ? undefined : this.#sockets.get(membership.peerId);
+      if (membership !== undefined && (known === socket || known === undefined)) {
+        // Not known here: its session came from another node (cluster-sessions.ts), which
+        // seated it here already. What was sent to it since waits in the node until it is
+        // hosted here, then follows the replay in order.
+        const fromAnotherNode = known === undefined;
+        let seat: ClusterSeat | undefined;
         try {
           const step = await cluster.step(membership.key, { type: 'room.back', peerId: membership.peerId });
-          const seat = seatIn(step.snapshot, membership.peerId);
-          if (seat !== undefined) {
-            membership.seat = seat;
-            membership.arrival = 'recovered';
-            return undefined;
-          }
+          seat = seatIn(step.snapshot, membership.peerId);
         } catch (error) {
+          if (fromAnotherNode) cluster.arrived(membership.peerId);
           return clusterRefusal(error);
         }
+        if (seat !== undefined) {
+          membership.seat = seat;
+          membership.arrival = 'recovered';
+        }
+        if (fromAnotherNode) {
+          if (seat !== undefined) this.#sockets.set(membership.peerId, socket);
+          cluster.arrived(membership.peerId);
+        }
+        if (seat !== undefined) return undefined;
       }
     }
     let request;
@@ -556,13 +619,14 @@ export class SignalingNamespace implements NamespaceHandler {
     const { key, peerId } = membership;
     this.#sockets.delete(peerId);
     if (this.#inspector !== undefined) this.#inspector.peerLeft(socket.id);
-    void (async () => {
+    const release = (async () => {
       // A peer that resumed its seat on another node meanwhile keeps it: only this node's hold ends.
       const node = await cluster.directory.locate(peerId);
       if (node !== undefined && node !== cluster.nodeId) return;
       await cluster.step(key, { type: 'room.leave', peerId });
       await cluster.unseat(peerId);
     })().catch((error: unknown) => this.#warnCluster('could not release a seat', peerId, error));
+    this.#trackClusterWrite(release);
   }
 
   /** A seat re-formed from a resume token expects the partner back within the hold window, or frees it. */
@@ -629,9 +693,11 @@ export class SignalingNamespace implements NamespaceHandler {
 
   /** Feeds `event` to a room in Redis, reporting a failure instead of throwing it. */
   #stepQuietly(cluster: RoomCluster, key: string, event: RoomEvent): void {
-    cluster
-      .step(key, event)
-      .catch((error: unknown) => this.#warnCluster(`could not feed ${event.type}`, event.peerId, error));
+    this.#trackClusterWrite(
+      cluster
+        .step(key, event)
+        .catch((error: unknown) => this.#warnCluster(`could not feed ${event.type}`, event.peerId, error)),
+    );
   }
 
   #warnCluster(what: string, peerId: string, error: unknown): void {

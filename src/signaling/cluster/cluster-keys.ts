@@ -32,6 +32,14 @@ export class ClusterKeys {
     return `${this.prefix}node:${node}:seats`;
   }
 
+  /**
+   * String with a TTL, set by node `node` when it stops gracefully: while it exists the node's
+   * seats are held for their peers to resume elsewhere, and no survivor releases them.
+   */
+  leaving(node: string): string {
+    return `${this.prefix}node:${node}:leaving`;
+  }
+
   /** Hash: the seats of dead node `node` being released. */
   releasing(node: string): string {
     return `${this.prefix}node:${node}:releasing`;

@@ -12,9 +12,14 @@ export interface ClusterMetricSources {
   readonly links: readonly RedisLink[];
   /** Cross-node relay counts, when the node relays (see RelayBus.stats). A ClusterNode is such a source. */
   readonly bus?: { readonly stats: { readonly sent: number; readonly delivered: number; readonly failed: number } };
+  /** The seats this node holds (NodeDirectory.localSeats: peer → room). A ClusterNode's directory is such a source. */
+  readonly directory?: { readonly localSeats: ReadonlyMap<string, string> };
 }
 
-/** Registers `parley_redis_up` (and the relay counters) in `registry`: `registerClusterMetrics(registry, clusterNode)`. */
+/**
+ * Registers `parley_redis_up` (and the relay counters, and this node's seats and rooms) in
+ * `registry`: `registerClusterMetrics(registry, clusterNode)`.
+ */
 export function registerClusterMetrics(registry: Registry, sources: ClusterMetricSources): void {
   new Gauge({
     name: 'parley_redis_up',
@@ -24,6 +29,27 @@ export function registerClusterMetrics(registry: Registry, sources: ClusterMetri
       this.set(sources.links.every((link) => link.up) ? 1 : 0);
     },
   });
+  const directory = sources.directory;
+  if (directory !== undefined) {
+    // The rooms are in Redis, shared by every node (parley_rooms counts the in-memory registry,
+    // empty with --redis): each node counts its own seats, and the rooms they are in.
+    new Gauge({
+      name: 'parley_cluster_seats',
+      help: 'With --redis: seats this node holds (its peers, connected or held for their recovery).',
+      registers: [registry],
+      collect() {
+        this.set(directory.localSeats.size);
+      },
+    });
+    new Gauge({
+      name: 'parley_cluster_rooms',
+      help: 'With --redis: rooms where this node holds a seat (every room is in Redis, shared by the nodes).',
+      registers: [registry],
+      collect() {
+        this.set(new Set(directory.localSeats.values()).size);
+      },
+    });
+  }
   const relay = sources.bus;
   if (relay === undefined) return;
   const seen = { sent: 0, delivered: 0, failed: 0 };

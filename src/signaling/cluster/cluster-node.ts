@@ -16,10 +16,12 @@ import { randomBytes } from 'node:crypto';
 import type { AnyStateMachine, EventFromLogic, InputFrom, SnapshotFrom } from 'xstate';
 import type { EngineLog } from '../engine/engine-log.js';
 import { ClusterKeys } from './cluster-keys.js';
-import { NodeDirectory } from './node-directory.js';
+import { NodeDirectory, type LeaveOptions } from './node-directory.js';
 import { RedisLink } from './redis-link.js';
 import { RedisRoomStore, type ClusterEffect, type RoomStep } from './redis-room-store.js';
 import { RelayBus, type RelayOutcome } from './relay-bus.js';
+import { ClusterSessions, type SessionData, type SessionRouting } from './cluster-sessions.js';
+import { RedisSessionStore } from './redis-session-store.js';
 
 /** How to start a {@link ClusterNode}. */
 export interface ClusterNodeOptions<TMachine extends AnyStateMachine> {
@@ -39,22 +41,43 @@ export interface ClusterNodeOptions<TMachine extends AnyStateMachine> {
   readonly hosts: (peerId: string) => boolean;
   /** Carries out `effect` of room `room` for a peer on this node. */
   readonly effect: (effect: ClusterEffect, room: string) => void;
+  /**
+   * Told of every step this node makes, before its effects are carried out (the inspector's
+   * view of the rooms, see inspector/cluster-room-view.ts).
+   */
+  readonly onStep?: (room: string, event: EventFromLogic<TMachine>, snapshot: SnapshotFrom<TMachine>) => void;
   /** Hands a packet relayed from another node to local peer `peerId`. */
   readonly deliver: (peerId: string, text: string) => void;
   /** This node was taken for dead or Redis restarted empty: its clients must join again. */
   readonly onEvicted?: () => void;
   readonly heartbeatMillis?: number;
+  /** How long this node is alive after its last heartbeat (see NodeDirectory); default three heartbeats. */
+  readonly ttlMillis?: number;
   /** How long a peer's node is remembered before it is looked up again; default 1000 ms. */
   readonly locationCacheMillis?: number;
   /** Wall-clock time for the location cache; default `Date.now`. */
   readonly now?: () => number;
+  /**
+   * Connection state recovery across nodes: what of a socket's data travels (see
+   * ./cluster-sessions.ts). Without it, {@link ClusterNode.sessions} is undefined.
+   */
+  readonly sessions?: SessionData & { readonly handOverTimeoutMillis?: number };
 }
+
+/** How long packets for a peer that moved to another node are forwarded there (location caches last 1 s). */
+const MOVED_MILLIS = 10_000;
+
+/** How long packets wait for a peer whose session is being taken over here, at most. */
+const EXPECT_MILLIS = 10_000;
 
 /**
  * Bus packets that carry an effect rather than a Socket.IO packet start with this character;
  * a Socket.IO packet starts with its type, a digit.
  */
 const EFFECT_MARK = '!';
+
+/** Bus packets that carry a session hand-over message (./cluster-sessions.ts) start with this one. */
+const SESSION_MARK = '?';
 
 /** What a relay came to. */
 export type ClusterRelayOutcome = 'delivered' | RelayOutcome | 'no-peer';
@@ -67,14 +90,20 @@ interface WaitingPacket {
 }
 
 /** A node of the cluster. */
-export class ClusterNode<TMachine extends AnyStateMachine> {
+export class ClusterNode<TMachine extends AnyStateMachine> implements SessionRouting {
   readonly nodeId: string;
   /** The node's Redis connections (for `parley_redis_up`). */
   readonly links: readonly RedisLink[];
   readonly rooms: RedisRoomStore<TMachine>;
   readonly directory: NodeDirectory;
   readonly bus: RelayBus;
+  /** Recovery across nodes: the engine's shared session store (with `sessions` in the options). */
+  readonly sessions: ClusterSessions | undefined;
   readonly #options: ClusterNodeOptions<TMachine>;
+  /** Peers whose session is being taken over here: what came for them meanwhile, in order. */
+  readonly #expected = new Map<string, string[]>();
+  /** Peers that moved to another node: their node, until when (in insertion order, so oldest first). */
+  readonly #moved = new Map<string, { node: string; until: number }>();
   readonly #commands: RedisLink;
   readonly #locations = new Map<string, { node: string; until: number }>();
   /** Packets for a peer whose node is being looked up, in the order they came. */
@@ -107,6 +136,7 @@ export class ClusterNode<TMachine extends AnyStateMachine> {
       keys,
       log: options.log,
       heartbeatMillis: options.heartbeatMillis,
+      ttlMillis: options.ttlMillis,
       onEvicted: options.onEvicted,
       releaseSeat: async ({ peerId, room }) => void (await this.step(room, options.leaveEvent(peerId))),
     });
@@ -117,6 +147,16 @@ export class ClusterNode<TMachine extends AnyStateMachine> {
       keys,
       deliver: (peerId, text) => this.#received(peerId, text),
     });
+    this.sessions =
+      options.sessions === undefined
+        ? undefined
+        : new ClusterSessions({
+            store: new RedisSessionStore({ link: this.#commands, keys }),
+            routing: this,
+            data: options.sessions,
+            log: options.log,
+            handOverTimeoutMillis: options.sessions.handOverTimeoutMillis,
+          });
   }
 
   /** Connects to Redis (waiting up to `timeoutMillis`), joins the cluster and starts reading relayed packets. */
@@ -142,6 +182,7 @@ export class ClusterNode<TMachine extends AnyStateMachine> {
    */
   async step(room: string, event: EventFromLogic<TMachine>): Promise<RoomStep<TMachine>> {
     const step = await this.rooms.step(room, event);
+    this.#options.onStep?.(room, event, step.snapshot);
     const remote: Array<Promise<unknown>> = [];
     for (const effect of step.effects) {
       const peerId = (effect.params as { peerId?: unknown } | undefined)?.peerId;
@@ -158,6 +199,7 @@ export class ClusterNode<TMachine extends AnyStateMachine> {
   /** Records that `peerId` (now hosted here) holds a seat in `room`. */
   seat(peerId: string, room: string): Promise<void> {
     this.#locations.delete(peerId);
+    this.#moved.delete(peerId);
     return this.directory.seat(peerId, room);
   }
 
@@ -172,12 +214,53 @@ export class ClusterNode<TMachine extends AnyStateMachine> {
       this.#options.deliver(peerId, text);
       return Promise.resolve('delivered');
     }
+    const moved = this.#movedNode(peerId);
+    if (moved !== undefined) return this.#sendVia(moved, peerId, text);
     return this.#sendTo(peerId, text);
   }
 
-  /** Leaves the cluster and closes the connections. */
-  async stop(): Promise<void> {
-    await this.directory.stop();
+  // ---- SessionRouting (./cluster-sessions.ts) ------------------------------------------------
+
+  sendControl(node: string, message: string): Promise<RelayOutcome> {
+    return this.bus.send(node, '-', SESSION_MARK + message);
+  }
+
+  expect(peerId: string): void {
+    if (this.#expected.has(peerId)) return;
+    this.#expected.set(peerId, []);
+    // A claim whose socket never comes (its client vanished) does not keep packets forever.
+    setTimeout(() => this.arrived(peerId), EXPECT_MILLIS).unref?.();
+  }
+
+  arrived(peerId: string): void {
+    const waiting = this.#expected.get(peerId);
+    if (waiting === undefined) return;
+    this.#expected.delete(peerId);
+    for (const text of waiting) this.#received(peerId, text);
+  }
+
+  movedTo(peerId: string, node: string): void {
+    const now = this.#now();
+    // Oldest first: forget the ones whose time is up.
+    for (const [peer, moved] of this.#moved) {
+      if (moved.until > now) break;
+      this.#moved.delete(peer);
+    }
+    this.#moved.delete(peerId);
+    this.#moved.set(peerId, { node, until: now + MOVED_MILLIS });
+  }
+
+  #movedNode(peerId: string): string | undefined {
+    const moved = this.#moved.get(peerId);
+    if (moved === undefined) return undefined;
+    if (moved.until > this.#now()) return moved.node;
+    this.#moved.delete(peerId);
+    return undefined;
+  }
+
+  /** Leaves the cluster (holding its seats as `leave` says, see NodeDirectory.stop) and closes the connections. */
+  async stop(leave?: LeaveOptions): Promise<void> {
+    await this.directory.stop(leave);
     await this.bus.stop();
     await Promise.all(this.links.map((link) => link.close()));
   }
@@ -227,9 +310,22 @@ export class ClusterNode<TMachine extends AnyStateMachine> {
   }
 
   #received(peerId: string, text: string): void {
-    // A peer that moved away meanwhile: what was meant for it here is dropped (it recovers
-    // what it missed through its session, on its new node).
-    if (!this.#options.hosts(peerId)) return;
+    if (text.startsWith(SESSION_MARK)) {
+      this.sessions?.receive(text.slice(SESSION_MARK.length));
+      return;
+    }
+    const expected = this.#expected.get(peerId);
+    if (expected !== undefined) {
+      expected.push(text);
+      return;
+    }
+    if (!this.#options.hosts(peerId)) {
+      // A peer whose session moved to another node: forwarded there, behind what was handed over.
+      const moved = this.#movedNode(peerId);
+      if (moved !== undefined) void this.#sendVia(moved, peerId, text).catch(() => {});
+      // Else one that went away: what was meant for it here is dropped.
+      return;
+    }
     if (!text.startsWith(EFFECT_MARK)) {
       this.#options.deliver(peerId, text);
       return;

@@ -15,7 +15,13 @@
  * machine ignores without effects. So each seat is freed, and its partner told, once.
  *
  * The bound: a node that dies at t is released by t + ttl + one heartbeat (plus the time of the
- * room steps), with the defaults 3 s + 1 s.
+ * room steps). The TTL is the liveness bound (`parley serve --node-ttl`, default 10 s): a node
+ * whose event loop stalls for longer is taken for dead although it lives. The heartbeat is a
+ * third of it, so two beats in a row may be lost or late.
+ *
+ * A graceful stop is not a death: the node marks its seats held for their peers to resume on
+ * another node (`stop({ holdSeatsMillis })`), and the survivors release what is left of them only
+ * once that hold has passed, through the same claim (see docs/scaling.md, "Graceful stop").
  *
  * A node sweeps only once it has been beating without a failure for a whole TTL. Otherwise, after
  * an outage of Redis longer than the TTL (a restart with persistence, a partition), the first
@@ -26,6 +32,26 @@ import type { Result } from 'ioredis';
 import type { EngineLog } from '../engine/engine-log.js';
 import { ClusterKeys } from './cluster-keys.js';
 import type { RedisLink } from './redis-link.js';
+
+/** The node TTL of `parley serve --redis` unless `--node-ttl` says otherwise: 10 s. */
+export const DEFAULT_NODE_TTL_MILLIS = 10_000;
+
+/**
+ * The shortest node TTL a server accepts: 3 s. A heartbeat that Redis does not answer fails
+ * after the command timeout (2 s), and a dropped connection is retried after at most 1 s: a TTL
+ * shorter than both together lets one slow beat, or one reconnect, get a live node taken for dead
+ * (and after an outage its sweep would release live nodes' seats). Tests of the directory itself
+ * use shorter ones.
+ */
+export const MIN_NODE_TTL_MILLIS = 3_000;
+
+/** Heartbeats per TTL: a node may miss two in a row and still be alive. */
+export const BEATS_PER_TTL = 3;
+
+/** The heartbeat period that goes with node TTL `ttlMillis`. */
+export function heartbeatMillisFor(ttlMillis: number): number {
+  return Math.floor(ttlMillis / BEATS_PER_TTL);
+}
 
 /** A seat held by a peer on some node. */
 export interface Seat {
@@ -48,9 +74,12 @@ export interface NodeDirectoryOptions {
    * safe to repeat; a rejection leaves the seat to the next sweep.
    */
   readonly releaseSeat: (seat: Seat, deadNode: string) => Promise<void>;
-  /** Heartbeat period; default 1000 ms. */
+  /** Heartbeat period; default a third of `ttlMillis`, or 1000 ms when neither is given. */
   readonly heartbeatMillis?: number;
-  /** How long a node is alive after its last heartbeat; default three periods. */
+  /**
+   * How long a node is alive after its last heartbeat; default three periods. At least
+   * {@link BEATS_PER_TTL} periods (the constructor throws a RangeError otherwise).
+   */
   readonly ttlMillis?: number;
   /**
    * This node found itself no longer a member: the others took it for dead (a partition from
@@ -62,13 +91,26 @@ export interface NodeDirectoryOptions {
   readonly keys?: ClusterKeys;
 }
 
+/** How a node leaves the cluster (see {@link NodeDirectory.stop}). */
+export interface LeaveOptions {
+  /**
+   * Keep this node's seats for their peers this long (the recovery window) before the survivors
+   * release them; 0 or absent: release them on their next sweep, as for a dead node.
+   */
+  readonly holdSeatsMillis?: number;
+  /** Longest wait for a heartbeat or a sweep in flight before leaving; default 2000 ms. */
+  readonly settleMillis?: number;
+}
+
 /**
- * Claim dead node ARGV[1] for releaser ARGV[2]: if its alive key is gone and it is still a
- * member, remove it from the members, move its seats aside and record who releases them.
- * KEYS: nodes, alive(dead), seats(dead), releasing(dead), reaping.
+ * Claim dead node ARGV[1] for releaser ARGV[2]: if its alive key is gone, the hold of a graceful
+ * stop is over and it is still a member, remove it from the members, move its seats aside and
+ * record who releases them. KEYS: nodes, alive(dead), seats(dead), releasing(dead), reaping,
+ * leaving(dead).
  */
 const CLAIM_DEAD = `
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+if redis.call('EXISTS', KEYS[6]) == 1 then return 0 end
 if redis.call('SREM', KEYS[1], ARGV[1]) == 0 then return 0 end
 if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('RENAME', KEYS[3], KEYS[4]) end
 redis.call('HSET', KEYS[5], ARGV[1], ARGV[2])
@@ -119,9 +161,12 @@ export class NodeDirectory {
   /** The seats this node holds (reported when it finds itself evicted). */
   readonly #seats = new Map<string, string>();
   #timer: NodeJS.Timeout | undefined;
-  #beating = false;
-  #sweeping = false;
+  /** The heartbeat and the sweep in flight, if any (a stop waits for them). */
+  #beating: Promise<void> | undefined;
+  #sweeping: Promise<void> | undefined;
   #member = false;
+  /** Stopped: no more heartbeats, and a sweep in flight ends after the seat it is releasing. */
+  #stopped = false;
   /** Since when every heartbeat succeeded (undefined after a failure or while Redis is down). */
   #healthySince: number | undefined;
 
@@ -131,8 +176,15 @@ export class NodeDirectory {
     this.#heartbeatLink = options.heartbeatLink ?? options.link;
     this.#keys = options.keys ?? new ClusterKeys();
     this.#releaseSeat = options.releaseSeat;
-    this.#heartbeatMillis = options.heartbeatMillis ?? 1000;
-    this.#ttlMillis = options.ttlMillis ?? 3 * this.#heartbeatMillis;
+    this.#heartbeatMillis =
+      options.heartbeatMillis ?? (options.ttlMillis === undefined ? 1000 : heartbeatMillisFor(options.ttlMillis));
+    this.#ttlMillis = options.ttlMillis ?? BEATS_PER_TTL * this.#heartbeatMillis;
+    if (!(this.#heartbeatMillis > 0) || this.#ttlMillis < BEATS_PER_TTL * this.#heartbeatMillis) {
+      throw new RangeError(
+        `The node TTL (${this.#ttlMillis} ms) must be at least ${BEATS_PER_TTL} heartbeats ` +
+          `(${this.#heartbeatMillis} ms each), or a node that misses one beat is taken for dead.`,
+      );
+    }
     this.#onEvicted = options.onEvicted;
     this.#log = options.log;
     for (const link of new Set([this.#link, this.#heartbeatLink])) {
@@ -142,7 +194,7 @@ export class NodeDirectory {
     }
     const redis = this.#link.redis;
     if (typeof redis.parleyClaimDead !== 'function') {
-      redis.defineCommand('parleyClaimDead', { numberOfKeys: 5, lua: CLAIM_DEAD });
+      redis.defineCommand('parleyClaimDead', { numberOfKeys: 6, lua: CLAIM_DEAD });
       redis.defineCommand('parleyTakeOver', { numberOfKeys: 2, lua: TAKE_OVER });
       redis.defineCommand('parleyForgetIfThere', { numberOfKeys: 1, lua: FORGET_IF_THERE });
       redis.defineCommand('parleyUnseat', { numberOfKeys: 2, lua: UNSEAT });
@@ -157,6 +209,21 @@ export class NodeDirectory {
     return this.#ttlMillis + this.#heartbeatMillis;
   }
 
+  /** How long a node is alive after its last heartbeat. */
+  get ttlMillis(): number {
+    return this.#ttlMillis;
+  }
+
+  /** The heartbeat period. */
+  get heartbeatMillis(): number {
+    return this.#heartbeatMillis;
+  }
+
+  /** The seats this node holds: peer identity → room key (its `/healthz` and inspector view). */
+  get localSeats(): ReadonlyMap<string, string> {
+    return this.#seats;
+  }
+
   /** Joins the cluster (first heartbeat) and keeps beating and sweeping every period. */
   async start(): Promise<void> {
     await this.#heartbeat();
@@ -167,13 +234,38 @@ export class NodeDirectory {
   }
 
   /**
-   * Leaves the cluster on a graceful stop: no more heartbeats, and the node is removed at once
-   * (its remaining seats are released by the others on their next sweep, as for a dead node).
+   * Leaves the cluster on a graceful stop, in order: no more heartbeats or sweeps; the heartbeat
+   * and the sweep in flight finish (at most `settleMillis`; a sweep stops after the seat it is
+   * releasing, and a survivor takes the rest over); then, in one transaction, the alive key goes
+   * (the relay answers `node-gone` at once, and any release job of this node is taken over) and,
+   * with `holdSeatsMillis`, a `leaving` key with that TTL keeps the survivors from releasing this
+   * node's seats until it expires. A peer that resumes on another node meanwhile moves its seat
+   * there and keeps it; the others' seats are released once the hold is over, as a dead node's.
+   * Never rejects: if Redis is away the node is taken for dead after its TTL instead.
+   * Calling it again changes nothing.
    */
-  async stop(): Promise<void> {
+  async stop(options: LeaveOptions = {}): Promise<void> {
     clearInterval(this.#timer);
     this.#timer = undefined;
-    await this.#link.run('leaving the cluster', (redis) => redis.del(this.#keys.alive(this.nodeId))).catch(() => {});
+    if (this.#stopped) return;
+    this.#stopped = true;
+    const inFlight = [this.#beating, this.#sweeping].filter((work) => work !== undefined);
+    if (inFlight.length > 0) await settledWithin(Promise.all(inFlight), options.settleMillis ?? 2000);
+    const hold = Math.max(0, Math.round(options.holdSeatsMillis ?? 0));
+    await this.#link
+      .run('leaving the cluster', (redis) => {
+        const leave = redis.multi().del(this.#keys.alive(this.nodeId));
+        if (hold > 0) leave.set(this.#keys.leaving(this.nodeId), String(Date.now() + hold), 'PX', hold);
+        return leave.exec();
+      })
+      .then(
+        () => this.#log?.info({ node: this.nodeId, seats: this.#seats.size, holdMillis: hold }, 'left the cluster'),
+        (error: unknown) =>
+          this.#log?.warn(
+            { node: this.nodeId, error: (error as Error).message },
+            'could not leave the cluster: the others take this node for dead after its TTL',
+          ),
+      );
   }
 
   /** Records that `peerId` holds a seat in `room` on this node. */
@@ -218,6 +310,7 @@ export class NodeDirectory {
     });
     let released = 0;
     for (const node of members) {
+      if (this.#stopped) return released;
       if (node === this.nodeId) continue;
       const claimed = await this.#link.run('claiming a dead node', (redis) =>
         redis.parleyClaimDead(
@@ -226,6 +319,7 @@ export class NodeDirectory {
           this.#keys.seats(node),
           this.#keys.releasing(node),
           this.#keys.reaping,
+          this.#keys.leaving(node),
           node,
           this.nodeId,
         ),
@@ -236,6 +330,7 @@ export class NodeDirectory {
       }
     }
     for (const [node, releaser] of Object.entries(reaping)) {
+      if (this.#stopped) return released;
       if (releaser === this.nodeId) {
         // Ours from an earlier sweep that did not finish (a failed room step): go on.
         released += await this.#release(node);
@@ -255,6 +350,8 @@ export class NodeDirectory {
     const seats = await this.#link.run('reading seats to release', (redis) => redis.hgetall(releasing));
     let released = 0;
     for (const [peerId, room] of Object.entries(seats)) {
+      // Stopping: the job stays this node's in `reaping`, and a survivor takes it over.
+      if (this.#stopped) return released;
       const there = await this.#link.run('releasing a seat', (redis) =>
         redis.parleyForgetIfThere(this.#keys.where, peerId, node),
       );
@@ -276,33 +373,28 @@ export class NodeDirectory {
    * stopped beating meanwhile would be taken for dead in its turn.
    */
   #tick(): void {
-    if (!this.#beating) void this.#beat();
-    if (!this.#sweeping) void this.#sweepWhenHealthy();
+    if (this.#stopped) return;
+    this.#beating ??= this.#beat().finally(() => (this.#beating = undefined));
+    this.#sweeping ??= this.#sweepWhenHealthy().finally(() => (this.#sweeping = undefined));
   }
 
   async #beat(): Promise<void> {
-    this.#beating = true;
     try {
       await this.#heartbeat();
       this.#healthySince ??= Date.now();
     } catch {
       // Redis is away (the link logs it once): the next tick tries again.
       this.#healthySince = undefined;
-    } finally {
-      this.#beating = false;
     }
   }
 
   async #sweepWhenHealthy(): Promise<void> {
     // The others need a TTL after an outage to beat again before they can be taken for dead.
     if (this.#healthySince === undefined || Date.now() - this.#healthySince < this.#ttlMillis) return;
-    this.#sweeping = true;
     try {
       await this.sweep();
     } catch {
       // A release failed: the job stays this node's, and the next sweep goes on with it.
-    } finally {
-      this.#sweeping = false;
     }
   }
 
@@ -325,6 +417,18 @@ export class NodeDirectory {
   }
 }
 
+/** `work`, or nothing once `millis` have passed, whichever comes first; never rejects. */
+async function settledWithin(work: Promise<unknown>, millis: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    work.catch(() => {}),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, millis);
+    }),
+  ]);
+  clearTimeout(timer);
+}
+
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     parleyClaimDead(
@@ -333,6 +437,7 @@ declare module 'ioredis' {
       seats: string,
       releasing: string,
       reaping: string,
+      leaving: string,
       node: string,
       releaser: string,
     ): Result<0 | 1, Context>;

@@ -135,6 +135,14 @@ export interface NamespaceHandler {
    */
   expired?(socket: ServerSocket): void;
   /**
+   * Called instead of {@link NamespaceHandler.disconnect} when the socket's client recovered it
+   * on another node (several nodes sharing recovery state, docs/scaling.md): the socket is
+   * forgotten here, but what it held (a seat in a room) moved with it and must not be released.
+   * Without this method the handler is told `disconnect(socket, 'transport close', false)`.
+   * Must not throw.
+   */
+  moved?(socket: ServerSocket): void;
+  /**
    * Called instead of {@link NamespaceHandler.event} for an EVENT the engine dropped because the
    * client exceeds its message rate (see EngineOptions.messageRate), so the handler can tell the
    * client in its own protocol. Must not throw.

@@ -12,9 +12,17 @@ import type { EngineStats } from './engine-stats.js';
 import type { NamespaceHandler } from './namespace-handler.js';
 import { createPollingRoute } from './polling-route.js';
 import { SessionTable } from './session-table.js';
+import type { HandOver, HandOverRequest, SharedSessionStore } from './shared-session-store.js';
 import { createWebSocketRoute } from './websocket-route.js';
 
 export type { EngineOptions, EngineSessionObserver } from './engine-options.js';
+export type {
+  HandOver,
+  HandOverRequest,
+  SharedClaim,
+  SharedSessionStore,
+  SharedSocket,
+} from './shared-session-store.js';
 export type { EngineCloseReason } from '../../machines/engine-session-machine.js';
 
 /** A Socket.IO-compatible server for one uWebSockets.js app. */
@@ -75,6 +83,20 @@ export class ProtocolServer {
       };
       round();
     });
+  }
+
+  /**
+   * With several nodes sharing connection state recovery (docs/scaling.md): every recoverable
+   * socket is also recorded in `store`, and a CONNECT whose pid this engine does not hold is
+   * claimed there. Call before serving; without recovery on, nothing changes.
+   */
+  shareSessions(store: SharedSessionStore): void {
+    this.runtime.recovery?.share(store);
+  }
+
+  /** Another node claimed session `request.pid`: gives up its socket here, or says why not (see {@link HandOver}). */
+  handOverSession(request: HandOverRequest): HandOver | undefined {
+    return this.runtime.recovery?.handOver(request);
   }
 
   /** Open sessions. */

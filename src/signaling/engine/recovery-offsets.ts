@@ -18,7 +18,7 @@ const MAX_OFFSET_LENGTH = 32;
 /** One engine's offset counter. */
 export class RecoveryOffsets {
   /** 48 random bits, base64url: never a quote or backslash, so it splices into JSON as is. */
-  private readonly tag = randomBytes(6).toString('base64url');
+  readonly tag = randomBytes(6).toString('base64url');
   private counter = 0;
 
   /** The offset the next packet gets; {@link RecoveryOffsets.take} returns it. */
@@ -42,15 +42,22 @@ export class RecoveryOffsets {
    * nothing from a socket of this engine since).
    */
   parse(text: string): number | 'foreign' {
-    const { tag } = this;
-    if (text.length > MAX_OFFSET_LENGTH || !text.startsWith(tag) || text.charCodeAt(tag.length) !== 46 /* . */) {
-      return 'foreign';
-    }
-    const digits = text.slice(tag.length + 1);
-    if (!/^[0-9a-z]{1,11}$/.test(digits)) return 'foreign';
-    const offset = parseInt(digits, 36);
-    return offset < this.counter ? offset : 'foreign';
+    const offset = parseOffsetOf(this.tag, text);
+    return offset !== 'foreign' && offset < this.counter ? offset : 'foreign';
   }
+}
+
+/**
+ * An offset string of the engine whose tag is `tag` (this one's, or another node's: see
+ * ./shared-session-store.ts), as a number; 'foreign' for any other string.
+ */
+export function parseOffsetOf(tag: string, text: string): number | 'foreign' {
+  if (text.length > MAX_OFFSET_LENGTH || !text.startsWith(tag) || text.charCodeAt(tag.length) !== 46 /* . */) {
+    return 'foreign';
+  }
+  const digits = text.slice(tag.length + 1);
+  if (!/^[0-9a-z]{1,11}$/.test(digits)) return 'foreign';
+  return parseInt(digits, 36);
 }
 
 /** True when an EVENT packet text (type '2') carries no ack id, so that it gets an offset. */
@@ -67,4 +74,12 @@ export function isEventWithoutAckId(text: string): boolean {
  */
 export function withOffset(eventText: string, offset: string): string {
   return `${eventText.slice(0, -1)},"${offset}"]`;
+}
+
+/**
+ * The EVENT text `withOffset` made, without its offset: for a packet handed to another node,
+ * which tags it with its own. The offset is the last argument and holds no `,"`.
+ */
+export function withoutOffset(eventText: string): string {
+  return `${eventText.slice(0, eventText.lastIndexOf(',"'))}]`;
 }

@@ -92,6 +92,18 @@ export class RetainedLog {
     return replay;
   }
 
+  /** The packets retained now with their offsets, oldest first (for another node: ./shared-session-store.ts). */
+  retained(): Array<{ offset: number; packet: RetainedPacket }> {
+    const result: Array<{ offset: number; packet: RetainedPacket }> = [];
+    const { entries } = this;
+    if (entries !== null) {
+      for (let i = this.head; i < entries.length; i += 2) {
+        result.push({ offset: entries[i] as number, packet: entries[i + 1] as RetainedPacket });
+      }
+    }
+    return result;
+  }
+
   /** Forgets every packet. */
   clear(): void {
     this.entries = null;

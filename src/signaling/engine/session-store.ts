@@ -1,19 +1,18 @@
 /**
  * Where connection state recovery keeps the sockets that may be recovered, by private session
- * id (pid). The engine uses {@link MemorySessionStore}; the interface is the seam for a store
- * shared by several nodes (Redis), so that a client may recover on another node.
+ * id (pid): this node's live socket objects. The engine uses {@link MemorySessionStore}; with
+ * several nodes it is the first level of a `TieredSessionStore` (./shared-session-store.ts, which
+ * says what a store shared by nodes must guarantee), so that a client may recover on another node.
  *
- * What an implementation must guarantee, distributed or not:
- * - `claim` hands a session out at most once while it is held: two reconnects with the same pid,
- *   on one node or two, never both get it (an atomic take, e.g. GETDEL or a Lua script);
+ * What an implementation must guarantee:
+ * - `claim` hands a session out at most once while it is held: two reconnects with the same pid
+ *   never both get it;
  * - a claim matches the pid and the namespace both, and never returns a session whose window
- *   passed (a TTL of `maxDisconnectionDuration` on the held state);
- * - `append` keeps a held socket's packets in the order they were appended, with their offsets,
- *   and `claim` returns them in that order, atomically with the take (no packet appended after
- *   the take is lost: the node that holds the socket must learn of the claim before it appends
- *   elsewhere, or appends where the claimant reads);
- * - `expire` is called once per held socket that is not claimed in time, on the node that held
- *   it, so that the application releases what the socket held (a seat in a room);
+ *   passed;
+ * - `append` sees every packet emitted to a held socket, in order, with its offset (the socket
+ *   keeps them itself; a store may keep a copy elsewhere);
+ * - a held socket that is not claimed in time is `expire()`d once, on its node, so that the
+ *   application releases what it held (a seat in a room);
  * - a pid is never guessable: it is made from 128 random bits, and the store never lists them.
  */
 import type { EngineClock } from './clock.js';
@@ -95,6 +94,11 @@ export class MemorySessionStore<S extends RecoverableSocket> implements SessionS
   }
 
   append(): void {}
+
+  /** The socket of `pid`, held or connected, without claiming it. */
+  find(pid: string): S | undefined {
+    return this.byPid.get(pid)?.socket;
+  }
 
   claim(pid: string, nsp: string): S | undefined {
     const entry = this.byPid.get(pid);

@@ -282,27 +282,54 @@ export class SocketIoClient implements DeadlineTarget, SocketCarrier, BucketStat
       remoteAddress: carrier.remoteAddress,
       origin: carrier.origin,
     };
-    let socket: SocketIoSocket;
-    let outcome: ReturnType<SocketIoSocket['runConnectHandler']>;
-    const restoration = this.runtime.recovery?.restore(nsp, auth);
+    const { recovery } = this.runtime;
+    const restoration = recovery?.restore(nsp, auth);
     if (restoration !== undefined) {
       // The store holds only this engine's sockets.
-      socket = restoration.socket as SocketIoSocket;
+      const socket = restoration.socket as SocketIoSocket;
       socket.bindForRecovery(this, handshake);
-      outcome = socket.runConnectHandler(restoration.replay);
-    } else {
-      socket = new SocketIoSocket(this.runtime, this, nsp, handler, handshake);
-      outcome = socket.runConnectHandler();
+      this.settleConnect(socket, socket.runConnectHandler(restoration.replay));
+      return;
     }
+    // Not held here: with several nodes, perhaps on another. CONNECT is answered once the claim
+    // settles; the client sends nothing else on this namespace before that answer.
+    const claim = recovery?.claimShared(nsp, auth);
+    if (claim === undefined) {
+      this.admitFresh(nsp, handler, handshake);
+      return;
+    }
+    const connecting = (this.connecting ??= new Set());
+    connecting.add(nsp);
+    void claim.then((claimed) => {
+      connecting.delete(nsp);
+      if (claimed === undefined) {
+        if (!this.closed && carrier.isOpen) this.admitFresh(nsp, handler, handshake);
+        return;
+      }
+      const pid = (auth as { pid: string }).pid;
+      const { sid, data } = claimed;
+      const socket = new SocketIoSocket(this.runtime, this, nsp, handler, handshake, { pid, sid, data });
+      // Tracked at once: if this session closes before CONNECT is answered, the socket is held here.
+      recovery!.store.track(socket);
+      this.settleConnect(socket, socket.runConnectHandler(socket.retainHandedOver(claimed.replay)));
+    });
+  }
+
+  private admitFresh(nsp: string, handler: NamespaceHandler, handshake: Handshake): void {
+    const socket = new SocketIoSocket(this.runtime, this, nsp, handler, handshake);
+    this.settleConnect(socket, socket.runConnectHandler());
+  }
+
+  /** Answers CONNECT now, or once an async `connect()` settles; repeated CONNECTs meanwhile are ignored. */
+  private settleConnect(socket: SocketIoSocket, outcome: ReturnType<SocketIoSocket['runConnectHandler']>): void {
     if (!(outcome instanceof Promise)) {
       this.finishConnect(socket, outcome);
       return;
     }
-    // An async connect(): CONNECT is answered once it settles; repeated CONNECTs meanwhile are ignored.
     const connecting = (this.connecting ??= new Set());
-    connecting.add(nsp);
+    connecting.add(socket.nsp);
     void outcome.then((refusal) => {
-      connecting.delete(nsp);
+      connecting.delete(socket.nsp);
       this.finishConnect(socket, refusal);
     });
   }
@@ -328,7 +355,8 @@ export class SocketIoClient implements DeadlineTarget, SocketCarrier, BucketStat
     const [connect] = this.runtime.codec.encode({ type: PacketType.CONNECT, nsp, data });
     carrier.writeMessageText(connect);
     if (socket.recovered) this.runtime.stats.recovery.recovered += 1;
-    else if (socket.pid !== '') this.runtime.recovery!.store.track(socket);
+    // A recovered socket too, in a new generation, so that a shared store records it again.
+    if (socket.pid !== '') this.runtime.recovery!.store.track(socket);
     socket.acknowledged();
   }
 

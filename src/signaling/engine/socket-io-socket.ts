@@ -16,6 +16,7 @@ import type {
   ServerSocket,
 } from './namespace-handler.js';
 import type { RestorableSocket } from './connection-state-recovery.js';
+import { packetWithoutOffset, type HeldLog } from './shared-session-store.js';
 import { isEventWithoutAckId, withOffset } from './recovery-offsets.js';
 import { RetainedLog, type RetainedPacket } from './retained-log.js';
 import { checkAckTimeout, type AckDeadline } from './ack-deadlines.js';
@@ -53,7 +54,7 @@ type ConnectOutcome = ConnectRefusal | undefined | Promise<ConnectRefusal | unde
 
 /** The engine's {@link ServerSocket}. */
 export class SocketIoSocket implements ServerSocket, DeadlineTarget, RestorableSocket {
-  readonly id = generateId();
+  readonly id: string;
   connected = false;
   recovered = false;
   /** True while the transport is gone and the socket waits to be recovered. */
@@ -61,6 +62,8 @@ export class SocketIoSocket implements ServerSocket, DeadlineTarget, RestorableS
   data: unknown = undefined;
   /** The private session id (128 random bits) given to the client; '' without recovery. */
   readonly pid: string;
+  /** Bumped on each recovery, so that another node's claim of an older one is refused (./shared-session-store.ts). */
+  generation = 0;
   /** Packets the client may not have read, with their offsets; null without recovery. */
   readonly log: RetainedLog | null;
   /** Packets emitted from inside `connect()`, sent once CONNECT is acknowledged. */
@@ -78,14 +81,21 @@ export class SocketIoSocket implements ServerSocket, DeadlineTarget, RestorableS
     readonly handler: NamespaceHandler,
     /** The handshake of the session carrying the socket now. */
     public handshake: Handshake,
+    /** A session claimed from another node: its pid, id and data are kept, and it counts as recovered. */
+    claimed?: { readonly pid: string; readonly sid: string; readonly data: unknown },
   ) {
     const { recovery } = runtime;
+    this.id = claimed?.sid ?? generateId();
     if (recovery === null) {
       this.pid = '';
       this.log = null;
     } else {
-      this.pid = randomBytes(16).toString('base64url');
+      this.pid = claimed?.pid ?? randomBytes(16).toString('base64url');
       this.log = new RetainedLog(recovery.offsets.next, recovery.options);
+    }
+    if (claimed !== undefined) {
+      this.data = claimed.data;
+      this.recovered = true;
     }
   }
 
@@ -263,6 +273,65 @@ export class SocketIoSocket implements ServerSocket, DeadlineTarget, RestorableS
     this.handshake = handshake;
     this.held = false;
     this.recovered = true;
+    this.generation += 1;
+  }
+
+  /**
+   * Packets another node kept for this socket's client (claimed with its session): tagged with
+   * this engine's offsets and retained, so that they are replayed again if the client drops
+   * before reading them. Returns them tagged, for {@link SocketIoSocket.runConnectHandler}.
+   */
+  retainHandedOver(packets: readonly RetainedPacket[]): RetainedPacket[] {
+    const log = this.log;
+    if (log === null) return [];
+    const { offsets } = this.runtime.recovery!;
+    return packets.map((packet) => {
+      const offset = offsets.take();
+      let tagged: RetainedPacket;
+      if (typeof packet === 'string') tagged = withOffset(packet, offsets.format(offset));
+      else {
+        const [text, ...attachments] = packet;
+        tagged = [withOffset(text, offsets.format(offset)), ...attachments];
+      }
+      log.append(offset, tagged);
+      return tagged;
+    });
+  }
+
+  /**
+   * Its client recovered the socket on another node (./shared-session-store.ts, HandOver): it
+   * leaves this node without ending what it holds (a seat moves with it), so its handler is told
+   * `moved()`, not `disconnect()`. A session still carrying it is told DISCONNECT.
+   */
+  moveAway(): void {
+    if (this.connected) {
+      this.sendPacket({ type: PacketType.DISCONNECT, nsp: this.nsp });
+      this.carrier.releaseSocket(this);
+    }
+    this.connected = false;
+    this.held = false;
+    this.early = null;
+    this.failPendingAcks('transport close');
+    this.runtime.recovery!.store.release(this);
+    this.log!.clear();
+    try {
+      if (this.handler.moved !== undefined) this.handler.moved(this);
+      else this.handler.disconnect(this, 'transport close', false);
+    } catch (error) {
+      console.error(`namespace ${this.nsp}: moved handler threw`, error);
+    }
+  }
+
+  heldLog(): HeldLog {
+    const log = this.log!;
+    const { offsets, options } = this.runtime.recovery!;
+    return {
+      tag: offsets.tag,
+      first: log.firstOffset,
+      floor: log.discardedThrough,
+      packets: log.retained().map(({ offset, packet }) => ({ offset, packet: packetWithoutOffset(packet) })),
+      windowMillis: options.maxDisconnectionDuration,
+    };
   }
 
   /** An Engine.IO ping was written after every packet written so far. */

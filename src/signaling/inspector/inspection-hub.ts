@@ -191,7 +191,8 @@ export class InspectionHub implements EngineSessionObserver, RoomObserver, Signa
     if (this.#viewers.size > 0) this.#broadcast(this.#roomActorEvent(actor));
   }
 
-  roomChanged(key: string, event: RoomEvent, snapshot: RoomSnapshot): void {
+  /** Also takes the cluster's own events (see cluster-room-view.ts), hence any inspected event. */
+  roomChanged(key: string, event: RoomEvent | InspectedEvent, snapshot: RoomSnapshot): void {
     const actor = this.#rooms.get(key);
     if (actor === undefined) return;
     actor.snapshot = snapshot;
