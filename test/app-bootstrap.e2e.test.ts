@@ -132,6 +132,46 @@ describe('the web app’s start', () => {
     }
   }, 60_000);
 
+  it('joins while the camera starts when no permission prompt can hold the camera up, and after it otherwise', async () => {
+    // The camera takes 1.5 s to start in both pages.
+    const SLOW_CAMERA = `
+      const native = MediaDevices.prototype.getUserMedia;
+      MediaDevices.prototype.getUserMedia = function (constraints) {
+        return native.call(this, constraints).then((stream) => new Promise((resolve) => setTimeout(() => resolve(stream), 1500)));
+      };
+    `;
+    // Chromium's fake media UI grants at once, so the prompt a first visit gets is played by the
+    // Permissions API saying so.
+    const PROMPTS = `
+      Permissions.prototype.query = function () { return Promise.resolve({ state: 'prompt' }); };
+    `;
+    const peersIn = (room: string) => parley.signaling.rooms.view(room)?.peers.length ?? 0;
+    const granted = await browser.newContext({ permissions: ['camera', 'microphone'] });
+    const asking = await browser.newContext();
+    try {
+      for (const [context, room, joinsEarly] of [
+        [granted, 'boot-granted', true],
+        [asking, 'boot-asking', false],
+      ] as const) {
+        const page = await context.newPage();
+        await page.addInitScript(SLOW_CAMERA);
+        if (!joinsEarly) await page.addInitScript(PROMPTS);
+        const opened = Date.now();
+        await page.goto(`${parley.url}/?room=${room}`);
+        await expect.poll(() => page.evaluate(() => document.readyState)).toBe('complete');
+        // Well within the camera's 1.5 s: a page that joins early is in the room, the other not yet.
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, opened + 900 - Date.now())));
+        expect({ room, peers: peersIn(room) }).toEqual({ room, peers: joinsEarly ? 1 : 0 });
+        await waitForStatus(page, 'waiting');
+        expect(peersIn(room)).toBe(1);
+        await page.close();
+      }
+    } finally {
+      await granted.close();
+      await asking.close();
+    }
+  }, 60_000);
+
   it('calls between two tabs that both started this way', async () => {
     const first = await openApp(context, `${parley.url}/?room=boot-call`);
     const second = await openApp(context, `${parley.url}/?room=boot-call`);

@@ -73,7 +73,7 @@ const IN_ROOM: ReadonlySet<CallStatusName> = new Set(['joining', 'waiting', 'con
 /** What the first chunk (main.ts) started for a room link: the camera and microphone, and the signaling connection. */
 export interface EarlyStart {
   readonly media: Promise<LocalMedia>;
-  readonly signaling: SignalingSocketFactory;
+  readonly signaling: Promise<SignalingSocketFactory>;
 }
 
 /**
@@ -92,12 +92,11 @@ async function start(link: RoomFromLink, early: EarlyStart | undefined): Promise
   }
   if (early === undefined) throw new Error('the camera and the connection were not started for this room');
   const { room, secret } = link;
-  const { signaling } = early;
   ui.roomName.textContent = `Room ${room}`;
   document.title = `Parley · ${room}`;
   ui.callState.textContent = 'Starting camera and microphone';
 
-  const media = await early.media;
+  const [media, signaling] = await Promise.all([early.media, early.signaling]);
   const params = new URLSearchParams(location.search);
   let signalingLink: SignalingLink = { state: 'connecting' };
   let reconnectedSinceCall = false;
@@ -116,8 +115,8 @@ async function start(link: RoomFromLink, early: EarlyStart | undefined): Promise
     inspect: params.has('inspect'),
     displayName: storedDisplayName(),
   });
-  // Join first. The socket joined the room while the camera started (main.ts), so what the
-  // server sent since (`role`, and often the other peer's offer) reaches the machine now: one
+  // Join first. The socket may have joined the room while the camera started (main.ts); what
+  // the server sent it since (`role`, often the other peer's offer) reaches the machine now: one
   // microtask, before the page below is wired, so that the peer connection applies the offer
   // while the page is wired and the self-view started. Nothing else arrives meanwhile: a
   // message or a track is a task of its own, after this function returns. Leaving the page

@@ -2,14 +2,16 @@
  * The Parley web app's first chunk, one page per room. index.html loads it `async`, so it runs as
  * soon as it has arrived, while the page is still being parsed and styled. It takes over the
  * request for the camera and microphone that the page's inline script made (early-media.ts),
- * opens the connection to the server and joins the room (src/client/early-join.ts), and only then
- * loads the rest of the app (call-page.ts), whose download (a `modulepreload` in index.html) and
- * evaluation overlap with both.
+ * opens the connection to the server, joins the room when no permission prompt is pending
+ * (src/client/early-join.ts, media-permission.ts), and only then loads the rest of the app
+ * (call-page.ts), whose download (a `modulepreload` in index.html) and evaluation overlap with
+ * both.
  * bench/time-to-media.ts measures the difference (docs/performance.md, "Time to media").
  */
 import { connectSignaling } from '../signaling-client.js';
 import { takeEarlyMedia } from './early-media.js';
 import { acquireLocalMedia } from './local-media.js';
+import { mediaDecidedBefore } from './media-permission.js';
 import { roomFromLink } from './room-link.js';
 import { showStartFailure, whenParsed } from './start-failure.js';
 import { storedDevices } from './stored-choices.js';
@@ -22,11 +24,17 @@ const early: EarlyStart | undefined =
     ? {
         // The inline script in the page's head has asked for the camera already (early-media.ts).
         media: acquireLocalMedia(navigator.mediaDevices, storedDevices(), takeEarlyMedia()),
-        // The join leaves while the camera starts: the other peer makes its offer meanwhile, and
-        // the call page takes the socket, with what the server sent it, once the camera is on.
-        signaling: connectSignaling(location.origin, {
-          join: { room: link.room, ...(link.secret === undefined ? {} : { secret: link.secret }) },
-        }),
+        // The connection opens while the camera starts. When no permission prompt can hold the
+        // camera up, the join leaves too: the other peer makes its offer meanwhile, and the call
+        // page takes the socket, with what the server sent it, once the camera is on.
+        signaling: mediaDecidedBefore().then((decided) =>
+          connectSignaling(
+            location.origin,
+            decided
+              ? { join: { room: link.room, ...(link.secret === undefined ? {} : { secret: link.secret }) } }
+              : { preconnect: true },
+          ),
+        ),
       }
     : undefined;
 
