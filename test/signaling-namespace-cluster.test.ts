@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { RoomEvent } from '../src/machines/room-machine.js';
 import { roomMachine } from '../src/machines/room-machine.js';
 import { SignalingError } from '../src/protocol/signaling-error.js';
-import type { ServerSocket } from '../src/signaling/engine/namespace-handler.js';
+import { FakeSocket } from './helpers/fake-server-socket.js';
 import type { EngineLog } from '../src/signaling/engine/engine-log.js';
 import { ClusterError } from '../src/signaling/cluster/cluster-error.js';
 import type { ClusterEffect } from '../src/signaling/cluster/redis-room-store.js';
@@ -130,57 +130,6 @@ class FakeNode {
 
   arrived(peerId: string): void {
     this.arrivals.push(peerId);
-  }
-}
-
-/** A socket as the engine hands it to the namespace, recording what it was sent. */
-class FakeSocket implements ServerSocket {
-  readonly nsp = '/';
-  readonly handshake;
-  connected = true;
-  recovered = false;
-  data: unknown = undefined;
-  readonly emitted: unknown[][] = [];
-  readonly sentEncoded: string[] = [];
-  disconnects = 0;
-
-  constructor(
-    readonly id: string,
-    auth: unknown,
-  ) {
-    this.handshake = { auth, query: new URLSearchParams(), remoteAddress: '127.0.0.1', origin: '' };
-  }
-
-  emit(event: string, ...args: unknown[]): void {
-    this.emitted.push([event, ...args]);
-  }
-  emitWithAck(): Promise<unknown[]> {
-    throw new Error('the signaling app asks no acknowledgements');
-  }
-  timeout(): never {
-    throw new Error('the signaling app asks no acknowledgements');
-  }
-  sendEncoded(packet: string): void {
-    this.sentEncoded.push(packet);
-  }
-  disconnect(): void {
-    this.disconnects += 1;
-    this.connected = false;
-  }
-  names(): string[] {
-    return this.emitted.map(([event]) => event as string);
-  }
-  all(event: string): unknown[][] {
-    return this.emitted.filter(([name]) => name === event).map(([, ...args]) => args);
-  }
-  lastToken(): string {
-    const last = this.all('resume-token').at(-1)?.[0] as { token: string } | undefined;
-    if (last === undefined) throw new Error(`socket ${this.id} was sent no resume token`);
-    return last.token;
-  }
-  clear(): void {
-    this.emitted.length = 0;
-    this.sentEncoded.length = 0;
   }
 }
 

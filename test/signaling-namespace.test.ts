@@ -7,7 +7,7 @@
  * (nothing).
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { ServerSocket } from '../src/signaling/engine/namespace-handler.js';
+import { FakeSocket } from './helpers/fake-server-socket.js';
 import type { SignalingInspector } from '../src/signaling/inspector/inspection-hub.js';
 import type { InspectingPeer } from '../src/signaling/inspector/peer-actors.js';
 import { SignalingError } from '../src/protocol/signaling-error.js';
@@ -30,63 +30,6 @@ const TURN: TurnConfig = {
 };
 /** 2026-11-27 12:00:00 UTC: every credential and token is issued at this time. */
 const NOW = Date.UTC(2026, 10, 27, 12);
-
-/** A socket as the engine hands it to the namespace, recording what it was sent. */
-class FakeSocket implements ServerSocket {
-  readonly nsp = '/';
-  readonly handshake;
-  connected = true;
-  recovered = false;
-  data: unknown = undefined;
-  readonly emitted: unknown[][] = [];
-  readonly sentEncoded: string[] = [];
-  disconnects = 0;
-
-  constructor(
-    readonly id: string,
-    auth: unknown,
-    { query = '', remoteAddress = '127.0.0.1' } = {},
-  ) {
-    this.handshake = { auth, query: new URLSearchParams(query), remoteAddress, origin: '' };
-  }
-
-  emit(event: string, ...args: unknown[]): void {
-    this.emitted.push([event, ...args]);
-  }
-  emitWithAck(): Promise<unknown[]> {
-    throw new Error('the signaling app asks no acknowledgements');
-  }
-  timeout(): never {
-    throw new Error('the signaling app asks no acknowledgements');
-  }
-  sendEncoded(packet: string): void {
-    this.sentEncoded.push(packet);
-  }
-  disconnect(): void {
-    this.disconnects += 1;
-    this.connected = false;
-  }
-
-  /** The names of the events emitted, in order. */
-  names(): string[] {
-    return this.emitted.map(([event]) => event as string);
-  }
-  /** The arguments of the emits named `event`, in order. */
-  all(event: string): unknown[][] {
-    return this.emitted.filter(([name]) => name === event).map(([, ...args]) => args);
-  }
-  /** The last resume token this socket was sent. */
-  lastToken(): string {
-    const tokens = this.all('resume-token');
-    const last = tokens.at(-1)?.[0] as { token: string } | undefined;
-    if (last === undefined) throw new Error(`socket ${this.id} was sent no resume token`);
-    return last.token;
-  }
-  clear(): void {
-    this.emitted.length = 0;
-    this.sentEncoded.length = 0;
-  }
-}
 
 /** An inspector that records what the namespace told it, and refuses batches when asked. */
 function recordingInspector(refuse?: SignalingError) {
