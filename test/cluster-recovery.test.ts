@@ -5,33 +5,16 @@
  * partner sent meanwhile, in order, once; its partner is told nothing and nobody renegotiates.
  * Real `parley serve` processes on one real redis-server.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { io, type Socket } from 'socket.io-client';
 import { candidateSignal, connectClient, type TestClient } from './helpers/parley.js';
-import { runParley, type ParleyProcess } from './helpers/parley-process.js';
-import { startRedisServer, type RedisServer } from './helpers/redis-server.js';
+import { runParley } from './helpers/parley-process.js';
+import { useThreeNodeCluster } from './helpers/cluster-fixture.js';
 import { clusterNodeArgs } from './helpers/cluster-node-args.js';
 import { RedisLink } from '../src/signaling/cluster/redis-link.js';
 
-let redis: RedisServer;
-const nodes: ParleyProcess[] = [];
-const urls: string[] = [];
-const clients: TestClient[] = [];
-let roomCounter = 0;
-const freshRoom = () => `moving-${++roomCounter}`;
-
-beforeAll(async () => {
-  redis = await startRedisServer();
-  for (let i = 0; i < 3; i++) nodes.push(runParley(clusterNodeArgs(redis.url)));
-  for (const node of nodes) urls.push((await node.listening()).origin);
-}, 60_000);
-afterEach(() => {
-  for (const client of clients.splice(0)) client.close();
-});
-afterAll(async () => {
-  await Promise.all(nodes.map((node) => node.stop('SIGKILL')));
-  await redis?.stop();
-});
+const cluster = useThreeNodeCluster('moving');
+const { nodes, urls, clients, freshRoom } = cluster;
 
 async function join(url: string, room: string): Promise<TestClient> {
   const client = await connectClient(url, { room });
@@ -41,7 +24,7 @@ async function join(url: string, room: string): Promise<TestClient> {
 
 /** The presences of room `name`'s peers as stored in Redis. */
 async function presences(name: string): Promise<string[] | undefined> {
-  const link = new RedisLink({ url: redis.url, role: 'test reader' });
+  const link = new RedisLink({ url: cluster.redis.url, role: 'test reader' });
   try {
     await link.whenUp();
     const stored = await link.run('reading a room', (r) => r.get(`parley:room:${name}`));
@@ -56,7 +39,7 @@ async function presences(name: string): Promise<string[] | undefined> {
 
 /** The node the directory says peer `peerId` is on. */
 async function nodeOf(peerId: string): Promise<string | null> {
-  const link = new RedisLink({ url: redis.url, role: 'test reader' });
+  const link = new RedisLink({ url: cluster.redis.url, role: 'test reader' });
   try {
     await link.whenUp();
     return await link.run('locating a peer', (r) => r.hget('parley:where', peerId));
@@ -73,7 +56,7 @@ async function nodeIdOf(url: string): Promise<string | undefined> {
 
 /** What a held session's node wrote to Redis for it (its header, then offsets and packets). */
 async function heldPackets(pid: string): Promise<string[]> {
-  const link = new RedisLink({ url: redis.url, role: 'test reader' });
+  const link = new RedisLink({ url: cluster.redis.url, role: 'test reader' });
   try {
     await link.whenUp();
     return await link.run('reading held packets', (r) => r.lrange(`parley:session:${pid}:packets`, 0, -1));
@@ -218,7 +201,7 @@ describe('recovery across nodes', () => {
   }, 40_000);
 
   it('recovers a held session on another node after its node is killed, with what was kept for it', async () => {
-    const doomed = runParley(clusterNodeArgs(redis.url));
+    const doomed = runParley(clusterNodeArgs(cluster.redis.url));
     nodes.push(doomed);
     const room = freshRoom();
     const a = await join((await doomed.listening()).origin, room);
@@ -256,7 +239,7 @@ describe('recovery across nodes', () => {
   }, 60_000);
 
   it('recovers a connected session on another node after its node is killed', async () => {
-    const doomed = runParley(clusterNodeArgs(redis.url));
+    const doomed = runParley(clusterNodeArgs(cluster.redis.url));
     nodes.push(doomed);
     const room = freshRoom();
     const a = await join((await doomed.listening()).origin, room);
@@ -281,7 +264,7 @@ describe('recovery across nodes', () => {
   }, 60_000);
 
   it('recovers on another node the sessions of a node stopped with SIGTERM', async () => {
-    const leaving = runParley(clusterNodeArgs(redis.url, 0, ['--drain-timeout', '6']));
+    const leaving = runParley(clusterNodeArgs(cluster.redis.url, 0, ['--drain-timeout', '6']));
     nodes.push(leaving);
     const room = freshRoom();
     const a = await join((await leaving.listening()).origin, room);

@@ -4,32 +4,15 @@
  * never seat more than two in a room; a resume token issued by one node gives the seat back on
  * another (the nodes share the resume secret through Redis).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { candidateSignal, connectClient, type TestClient } from './helpers/parley.js';
-import { runParley, type ParleyProcess } from './helpers/parley-process.js';
-import { startRedisServer, type RedisServer } from './helpers/redis-server.js';
+import { runParley } from './helpers/parley-process.js';
+import { useThreeNodeCluster } from './helpers/cluster-fixture.js';
 import { clusterNodeArgs } from './helpers/cluster-node-args.js';
 import { RedisLink } from '../src/signaling/cluster/redis-link.js';
 
-let redis: RedisServer;
-const nodes: ParleyProcess[] = [];
-const urls: string[] = [];
-const clients: TestClient[] = [];
-let roomCounter = 0;
-const freshRoom = () => `wired-${++roomCounter}`;
-
-beforeAll(async () => {
-  redis = await startRedisServer();
-  for (let i = 0; i < 3; i++) nodes.push(runParley(clusterNodeArgs(redis.url)));
-  for (const node of nodes) urls.push((await node.listening()).origin);
-}, 60_000);
-afterEach(() => {
-  for (const client of clients.splice(0)) client.close();
-});
-afterAll(async () => {
-  await Promise.all(nodes.map((node) => node.stop('SIGKILL')));
-  await redis?.stop();
-});
+const cluster = useThreeNodeCluster('wired');
+const { nodes, urls, clients, freshRoom } = cluster;
 
 async function join(node: number, room: string, auth?: Record<string, unknown>): Promise<TestClient> {
   const client = await connectClient(urls[node], auth === undefined ? { room } : { auth: { room, ...auth } });
@@ -39,7 +22,7 @@ async function join(node: number, room: string, auth?: Record<string, unknown>):
 
 /** Room `name`'s snapshot as stored in Redis (no secret: its key is its name). */
 async function roomInRedis(name: string): Promise<{ context: { peers: Array<{ presence: string }> } } | undefined> {
-  const link = new RedisLink({ url: redis.url, role: 'test reader' });
+  const link = new RedisLink({ url: cluster.redis.url, role: 'test reader' });
   try {
     await link.whenUp();
     const stored = await link.run('reading a room', (r) => r.get(`parley:room:${name}`));
@@ -158,7 +141,9 @@ describe('parley serve --redis', () => {
 
   it('stops cleanly on SIGTERM, and the survivors free its seats after the hold: the partner is told it left', async () => {
     // Its seats are held for the recovery window (1 s here) for their peers to resume elsewhere.
-    const leaving = runParley(clusterNodeArgs(redis.url, 0, ['--drain-timeout', '2', '--recovery-window', '1']));
+    const leaving = runParley(
+      clusterNodeArgs(cluster.redis.url, 0, ['--drain-timeout', '2', '--recovery-window', '1']),
+    );
     nodes.push(leaving);
     const leavingUrl = (await leaving.listening()).origin;
     const room = freshRoom();
@@ -172,7 +157,7 @@ describe('parley serve --redis', () => {
   }, 40_000);
 
   it('gives a peer whose node was killed its seat back on another node, and its partner is never told it left', async () => {
-    const doomed = runParley(clusterNodeArgs(redis.url));
+    const doomed = runParley(clusterNodeArgs(cluster.redis.url));
     nodes.push(doomed);
     const doomedUrl = (await doomed.listening()).origin;
     const room = freshRoom();
