@@ -133,11 +133,11 @@ describe('the web app’s start', () => {
   }, 60_000);
 
   it('joins while the camera starts when no permission prompt can hold the camera up, and after it otherwise', async () => {
-    // The camera takes 1.5 s to start in both pages.
+    // The camera takes 3 s to start in both pages.
     const SLOW_CAMERA = `
       const native = MediaDevices.prototype.getUserMedia;
       MediaDevices.prototype.getUserMedia = function (constraints) {
-        return native.call(this, constraints).then((stream) => new Promise((resolve) => setTimeout(() => resolve(stream), 1500)));
+        return native.call(this, constraints).then((stream) => new Promise((resolve) => setTimeout(() => resolve(stream), 3000)));
       };
     `;
     // Chromium's fake media UI grants at once, so the prompt a first visit gets is played by the
@@ -158,10 +158,16 @@ describe('the web app’s start', () => {
         if (!joinsEarly) await page.addInitScript(PROMPTS);
         const opened = Date.now();
         await page.goto(`${parley.url}/?room=${room}`);
-        await expect.poll(() => page.evaluate(() => document.readyState)).toBe('complete');
-        // Well within the camera's 1.5 s: a page that joins early is in the room, the other not yet.
-        await new Promise((resolve) => setTimeout(resolve, Math.max(0, opened + 900 - Date.now())));
-        expect({ room, peers: peersIn(room) }).toEqual({ room, peers: joinsEarly ? 1 : 0 });
+        // The camera cannot be ready before `opened` + 3 s: a page that joins early is in the room
+        // well before, the other not yet.
+        const beforeCamera = opened + 2_500 - Date.now();
+        if (joinsEarly) await expect.poll(() => peersIn(room), { timeout: beforeCamera }).toBe(1);
+        else await new Promise((resolve) => setTimeout(resolve, beforeCamera));
+        expect({ room, peers: peersIn(room), inTime: Date.now() < opened + 3_000 }).toEqual({
+          room,
+          peers: joinsEarly ? 1 : 0,
+          inTime: true,
+        });
         await waitForStatus(page, 'waiting');
         expect(peersIn(room)).toBe(1);
         await page.close();
