@@ -45,6 +45,11 @@ describe('SignalingError', () => {
   it('has a named factory for each refusal, with its code and a message for people', () => {
     const cases: [SignalingError, SignalingErrorCode, string][] = [
       [SignalingError.roomFull('r1'), 'room-full', 'Room "r1" is full: it already holds two peers.'],
+      [
+        SignalingError.roomFull('r2', true),
+        'room-full',
+        'Room "r2" is full: it holds two peers, one of them reconnecting.',
+      ],
       [SignalingError.badRoomName('it is empty'), 'bad-room-name', 'Invalid room name: it is empty.'],
       [SignalingError.badHandshake('no auth'), 'bad-handshake', 'Invalid handshake: no auth.'],
       [SignalingError.badPayload('data', 'no type'), 'bad-payload', 'Invalid "data" payload: no type.'],

@@ -8,8 +8,10 @@
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_ROOM,
+  MAX_RESUME_TOKEN_LENGTH,
   MAX_ROOM_SECRET_LENGTH,
   parseHandshake,
+  parseResumeToken,
   parseRoomName,
   parseRoomSecret,
   parseSignal,
@@ -166,6 +168,44 @@ describe('parseHandshake', () => {
       () => parseHandshake({ room: 'r', secret: '' }, noQuery),
       'bad-handshake',
       'Invalid handshake: "secret" must be a string of 1 to 128 characters, got 0 characters.',
+    );
+  });
+});
+
+describe('parseResumeToken', () => {
+  it("takes an absent token, and 1 to 256 characters (whether it verifies is the server's question)", () => {
+    expect(parseResumeToken(undefined)).toBeUndefined();
+    expect(MAX_RESUME_TOKEN_LENGTH).toBe(256);
+    for (const token of ['t', 'forged.but-plausible', 'x'.repeat(256)]) expect(parseResumeToken(token)).toBe(token);
+  });
+
+  it('refuses an empty or a 257-character token, saying its length', () => {
+    const expected = (got: string) =>
+      `Invalid handshake: "resume" must be a string of 1 to 256 characters, got ${got}.`;
+    expectRefusal(() => parseResumeToken(''), 'bad-handshake', expected('0 characters'));
+    expectRefusal(() => parseResumeToken('x'.repeat(257)), 'bad-handshake', expected('257 characters'));
+  });
+
+  it('refuses a token that is not a string, naming what it got', () => {
+    const expected = (got: string) =>
+      `Invalid handshake: "resume" must be a string of 1 to 256 characters, got ${got}.`;
+    expectRefusal(() => parseResumeToken(null), 'bad-handshake', expected('null'));
+    expectRefusal(() => parseResumeToken(7), 'bad-handshake', expected('a number'));
+    expectRefusal(() => parseResumeToken({ length: 3 }), 'bad-handshake', expected('an object'));
+  });
+
+  it('is what parseHandshake reads from auth.resume', () => {
+    const noQuery = new URLSearchParams();
+    expect(parseHandshake({ room: 'r', resume: 'token' }, noQuery)).toStrictEqual({
+      room: 'r',
+      secret: undefined,
+      resume: 'token',
+    });
+    expect(parseHandshake(undefined, noQuery)).toStrictEqual({ room: 'room', secret: undefined, resume: undefined });
+    expectRefusal(
+      () => parseHandshake({ resume: '' }, noQuery),
+      'bad-handshake',
+      'Invalid handshake: "resume" must be a string of 1 to 256 characters, got 0 characters.',
     );
   });
 });
