@@ -375,3 +375,50 @@ describe('room registry', () => {
     expect(effects.at(-1)).toBe('ready:c');
   });
 });
+
+describe('room machine: edges the mutation tests found unpinned', () => {
+  it('answers no other peer in a room of fewer than two', () => {
+    expect(otherPeer({ room: 'r', peers: [] }, 'a')).toBeUndefined();
+    const alone = { room: 'r', peers: [here('a', 'impolite')] };
+    expect(otherPeer(alone, 'a')).toBeUndefined();
+    expect(otherPeer(alone, 'z')).toBeUndefined();
+  });
+
+  it('expects the partner of an impolite returner back as the polite one', () => {
+    const { actor, resume, state } = recordedRoom();
+    resume('a', 'impolite', 'b');
+    expect(state()).toBe('ready (held)');
+    expect(actor.getSnapshot().context.peers).toEqual([
+      here('a', 'impolite'),
+      { id: 'b', role: 'polite', presence: 'expected' },
+    ]);
+  });
+
+  it('expects nobody when a resume token names the returner as its own partner', () => {
+    const { actor, effects, resume, state } = recordedRoom();
+    resume('a', 'impolite', 'a');
+    expect(state()).toBe('waiting');
+    expect(actor.getSnapshot().context.peers).toEqual([here('a', 'impolite')]);
+    expect(effects).toEqual(['back:a:impolite']);
+  });
+
+  it('ignores a drop and a back for a seat that is only expected (nobody holds it yet)', () => {
+    const { actor, effects, resume, drop, back } = recordedRoom();
+    resume('b', 'polite', 'a');
+    const expected = [here('b', 'polite'), { id: 'a', role: 'impolite', presence: 'expected' }];
+    drop('a');
+    expect(actor.getSnapshot().context.peers).toEqual(expected);
+    back('a');
+    expect(actor.getSnapshot().context.peers).toEqual(expected);
+    expect(effects).toEqual(['back:b:polite']);
+  });
+
+  it('gives the peer waiting alone its seat back when it resumes with a new connection', () => {
+    const { effects, join, drop, resume, state } = recordedRoom();
+    join('a');
+    drop('a');
+    resume('a', 'impolite', undefined);
+    expect(state()).toBe('waiting');
+    expect(effects).toEqual(['welcome:a:impolite', 'back:a:impolite']);
+  });
+});
