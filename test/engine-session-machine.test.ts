@@ -120,6 +120,48 @@ describe('engine session machine', () => {
     expect(actions.filter((a) => a.startsWith('closeSession'))).toEqual([`closeSession:${reason}`]);
   });
 
+  it('opens over a WebSocket with the same open packet and timers, resting', () => {
+    const { snapshot, actions } = run([{ type: 'transport.open', transport: 'websocket' }]);
+    expect(snapshot.value).toEqual({ open: { transport: 'websocket', heartbeat: 'resting' } });
+    expect(actions).toEqual(['sendOpenPacket', 'schedulePing']);
+  });
+
+  it.each([
+    ['before the probe', [] as EngineSessionEvent[]],
+    ['after the probe', [{ type: 'transport.upgradeProbe' }] as EngineSessionEvent[]],
+  ])('drops the probe and stays on polling when the upgrade fails %s, and may upgrade again', (_, probe) => {
+    const { snapshot, actions } = run([
+      { type: 'transport.open', transport: 'polling' },
+      { type: 'transport.upgradeStart' },
+      ...probe,
+      { type: 'transport.upgradeFail' },
+    ]);
+    expect(snapshot.value).toEqual({ open: { transport: 'polling', heartbeat: 'resting' } });
+    expect(actions.at(-1)).toBe('dropProbe');
+    const again = transition(engineSessionMachine, snapshot, { type: 'transport.upgradeStart' });
+    expect(again[0].value).toEqual({ open: { transport: { upgrading: 'awaitingProbe' }, heartbeat: 'resting' } });
+    expect(again[1].map((action) => action.type)).toEqual(['holdProbe']);
+  });
+
+  it('falls back to polling when the upgrade times out before the probe', () => {
+    const { snapshot, actions } = run([
+      { type: 'transport.open', transport: 'polling' },
+      { type: 'transport.upgradeStart' },
+      { type: 'upgrade.timeout' },
+    ]);
+    expect(snapshot.value).toEqual({ open: { transport: 'polling', heartbeat: 'resting' } });
+    expect(actions).toEqual(['sendOpenPacket', 'schedulePing', 'holdProbe', 'dropProbe']);
+  });
+
+  it('closes with the reason a forced close gives', () => {
+    const { snapshot, actions } = run([
+      { type: 'transport.open', transport: 'websocket' },
+      { type: 'server.close', reason: 'forced close' },
+    ]);
+    expect(snapshot.status).toBe('done');
+    expect(actions.at(-1)).toBe('closeSession:forced close');
+  });
+
   it('reaches every state along its shortest paths (model-based)', () => {
     const model = createTestModel(engineSessionMachine, {
       events: [
