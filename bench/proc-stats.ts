@@ -88,3 +88,53 @@ export function readMachineBusyMicros(): number {
   const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
   return ((user + nice + system + irq + softirq + (steal ?? 0)) * 1_000_000) / CLOCK_TICKS_PER_SECOND;
 }
+
+/** What a process of a tree is, for {@link readTreeCpuNanos}: `classify` names it from its command line. */
+export type ProcessKind = string;
+
+/**
+ * CPU time each live process descending from `root` has spent so far (the sum over its threads of
+ * /proc/PID/task/TID/schedstat's first field: nanoseconds on a CPU, not tick-rounded), keyed by
+ * pid, with the kind `classify` gives its command line; processes it names `undefined` are left out.
+ * Threads that ended are not counted, so a diff over a short window is a lower bound.
+ */
+export function readTreeCpuNanos(
+  root: number,
+  classify: (commandLine: string) => ProcessKind | undefined,
+): Map<number, { readonly kind: ProcessKind; readonly nanos: number }> {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // Exited meanwhile.
+    }
+  }
+  const inTree = (pid: number): boolean => {
+    for (let at: number | undefined = pid, hops = 0; at !== undefined && hops < 64; at = parents.get(at), hops++)
+      if (at === root) return true;
+    return false;
+  };
+  const result = new Map<number, { kind: ProcessKind; nanos: number }>();
+  for (const pid of parents.keys()) {
+    if (pid === root || !inTree(pid)) continue;
+    try {
+      const kind = classify(readFileSync(`/proc/${pid}/cmdline`, 'latin1').replaceAll('\0', ' '));
+      if (kind === undefined) continue;
+      let nanos = 0;
+      for (const task of readdirSync(`/proc/${pid}/task`)) {
+        try {
+          nanos += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'latin1').split(' ')[0]);
+        } catch {
+          // The thread ended meanwhile.
+        }
+      }
+      result.set(pid, { kind, nanos });
+    } catch {
+      // Exited meanwhile.
+    }
+  }
+  return result;
+}

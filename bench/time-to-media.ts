@@ -19,7 +19,7 @@ import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_pro
 import { mkdtemp, rm } from 'node:fs/promises';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
@@ -27,6 +27,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from '../test/helpers/browser.js';
 import { ChildSet, freePort, sleep } from './child-processes.js';
 import { sectionOf, withSection } from './doc-section.js';
+import { readTreeCpuNanos } from './proc-stats.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const require = createRequire(import.meta.url);
@@ -40,6 +41,44 @@ export type TimeToMediaSetup = 'original' | 'parley';
 export interface TimeToMediaRun {
   readonly setup: TimeToMediaSetup;
   readonly millis: number;
+  /** CPU milliseconds each kind of process spent over that time ({@link CPU_KINDS}). */
+  readonly cpu?: CallCpu;
+}
+
+/** The processes whose CPU time a call is charged: the browser's, by kind, and the setup's server. */
+export const CPU_KINDS = ['browser', 'renderer', 'gpu', 'utility', 'server'] as const;
+export type CpuKind = (typeof CPU_KINDS)[number];
+export type CallCpu = Readonly<Record<CpuKind, number>>;
+
+/** The kind of a process the bench started, from its command line; `undefined` for the other setup's server. */
+function cpuKindOf(setup: TimeToMediaSetup, commandLine: string): CpuKind | undefined {
+  if (commandLine.includes('parley.js')) return setup === 'parley' ? 'server' : undefined;
+  if (commandLine.includes('server.py')) return setup === 'original' ? 'server' : undefined;
+  if (!commandLine.includes('chromium')) return undefined;
+  const type = /--type=([\w-]+)/.exec(commandLine)?.[1];
+  if (type === undefined) return 'browser';
+  if (type === 'renderer') return 'renderer';
+  if (type === 'gpu-process') return 'gpu';
+  if (type === 'utility') return 'utility';
+  return undefined; // the zygotes, idle
+}
+
+/** A CPU time reading of every process the call is charged ({@link cpuKindOf}). */
+function readCallCpu(setup: TimeToMediaSetup): Map<number, { kind: CpuKind; nanos: number }> {
+  return readTreeCpuNanos(process.pid, (commandLine) => cpuKindOf(setup, commandLine)) as Map<
+    number,
+    { kind: CpuKind; nanos: number }
+  >;
+}
+
+/** CPU milliseconds per kind between two readings (a process that started in between counts from zero). */
+function cpuBetween(
+  before: ReadonlyMap<number, { kind: CpuKind; nanos: number }>,
+  after: ReadonlyMap<number, { kind: CpuKind; nanos: number }>,
+): CallCpu {
+  const cpu: Record<CpuKind, number> = { browser: 0, renderer: 0, gpu: 0, utility: 0, server: 0 };
+  for (const [pid, { kind, nanos }] of after) cpu[kind] += (nanos - (before.get(pid)?.nanos ?? 0)) / 1e6;
+  return cpu;
 }
 
 /** Everything one measurement found. */
@@ -247,6 +286,7 @@ function remotePlayingAt(page: Page): Promise<number> {
 /** One call's time to media, and with tracing each tab's steps, in ms from the second tab's navigation start. */
 export interface MeasuredCall {
   readonly millis: number;
+  readonly cpu: CallCpu;
   readonly traces?: { readonly first: Trace; readonly second: Trace };
 }
 
@@ -277,16 +317,19 @@ export async function measureOnce(
     await sleep(300);
     const second = await context.newPage();
     const secondPlayed = remotePlayingAt(second);
+    const cpuBefore = readCallCpu(setup);
     await second.goto(url);
     const played = Math.max(await firstPlayed, await secondPlayed);
+    const cpu = cpuBetween(cpuBefore, readCallCpu(setup));
     const navigationStart = await second.evaluate(() => performance.timeOrigin);
-    if (!trace) return { millis: played - navigationStart };
+    if (!trace) return { millis: played - navigationStart, cpu };
     // A moment for the steps that follow `playing` (the last candidates, `connected`).
     await sleep(200);
     const relative = async (page: Page): Promise<Trace> =>
       (await traceOf(page)).map(([at, step]) => [at - navigationStart, step] as const);
     return {
       millis: played - navigationStart,
+      cpu,
       traces: { first: await relative(first), second: await relative(second) },
     };
   } finally {
@@ -388,10 +431,12 @@ export async function measureTimeToMedia(
     for (let run = 0; run < runsPerSetup; run++) {
       const order: TimeToMediaSetup[] = run % 2 === 0 ? ['original', 'parley'] : ['parley', 'original'];
       for (const setup of order) {
-        const { millis, traces: trace } = await measureOnce(browser, setup, urls[setup], tracing);
-        runs.push({ setup, millis });
+        const { millis, cpu, traces: trace } = await measureOnce(browser, setup, urls[setup], tracing);
+        runs.push({ setup, millis, cpu });
         if (trace !== undefined) traces[setup].push(trace);
-        console.log(`time to media, run ${run + 1} ${setup}: ${millis.toFixed(0)} ms`);
+        console.log(
+          `time to media, run ${run + 1} ${setup}: ${millis.toFixed(0)} ms, CPU ${cpuTotal(cpu).toFixed(0)} ms`,
+        );
       }
     }
     if (tracing) {
@@ -434,6 +479,43 @@ export function timeToMediaMedians(result: TimeToMediaResult): {
   return { original, parley, ratio: parley / original, pairedRatio: median(pairs) };
 }
 
+/** All the CPU milliseconds of one call. */
+export function cpuTotal(cpu: CallCpu): number {
+  return CPU_KINDS.reduce((sum, kind) => sum + cpu[kind], 0);
+}
+
+/** The median CPU milliseconds of each kind, and of the total, over the runs of `setup` that have them. */
+export function medianCallCpu(
+  result: TimeToMediaResult,
+  setup: TimeToMediaSetup,
+): (Record<CpuKind, number> & { total: number }) | undefined {
+  const cpus = result.runs.filter((r) => r.setup === setup && r.cpu !== undefined).map((r) => r.cpu!);
+  if (cpus.length === 0) return undefined;
+  const medians = Object.fromEntries(CPU_KINDS.map((kind) => [kind, median(cpus.map((cpu) => cpu[kind]))]));
+  return { ...(medians as Record<CpuKind, number>), total: median(cpus.map(cpuTotal)) };
+}
+
+/** The CPU table of the section: what each setup's call cost the machine, by process kind. */
+function renderCpuTable(result: TimeToMediaResult): string[] {
+  const original = medianCallCpu(result, 'original');
+  const parley = medianCallCpu(result, 'parley');
+  if (original === undefined || parley === undefined) return [];
+  const row = (name: string, cpu: Record<CpuKind, number> & { total: number }) =>
+    `| ${name} | ${CPU_KINDS.map((kind) => cpu[kind].toFixed(0)).join(' | ')} | ${cpu.total.toFixed(0)} |`;
+  return [
+    '',
+    'CPU time the call cost, over the same interval (median ms; all threads of the browser’s processes',
+    'by kind, and of the setup’s server, from /proc/PID/task/TID/schedstat):',
+    '',
+    `| Setup | ${CPU_KINDS.join(' | ')} | total |`,
+    `| --- | ${CPU_KINDS.map(() => '---:').join(' | ')} | ---: |`,
+    row('Original', original),
+    row('Parley', parley),
+    '',
+    `Parley ÷ original, CPU: **${(parley.total / original.total).toFixed(2)}**, on a machine with ${availableParallelism()} cores.`,
+  ];
+}
+
 /** The markdown section for docs/performance.md. */
 export function renderTimeToMediaSection(result: TimeToMediaResult): string {
   const { original, parley, ratio, pairedRatio } = timeToMediaMedians(result);
@@ -465,6 +547,7 @@ export function renderTimeToMediaSection(result: TimeToMediaResult): string {
     '',
     `Parley ÷ original: **${ratio.toFixed(2)}** (median of the per-run ratios, each Parley call ÷ the original call`,
     `measured next to it: ${pairedRatio.toFixed(2)}).`,
+    ...renderCpuTable(result),
     TTM_END,
   ].join('\n');
 }

@@ -1,0 +1,100 @@
+/**
+ * The time-to-media bench's bookkeeping (bench/time-to-media.ts, bench/proc-stats.ts): the CPU
+ * time of a process tree, and the section it writes into docs/performance.md.
+ */
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { readTreeCpuNanos } from '../bench/proc-stats.js';
+import {
+  medianCallCpu,
+  renderTimeToMediaSection,
+  type CallCpu,
+  type TimeToMediaResult,
+} from '../bench/time-to-media.js';
+
+describe('readTreeCpuNanos', () => {
+  it('reads the children of a process, by the kind their command line gives, and only those', async () => {
+    const busy = spawn(process.execPath, ['-e', 'const end = Date.now() + 2000; while (Date.now() < end);']);
+    const idle = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 2000)']);
+    const unnamed = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 1999)']);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const classify = (commandLine: string) =>
+        commandLine.includes('Date.now() + 2000') ? 'busy' : commandLine.includes('2000)') ? 'idle' : undefined;
+      const tree = readTreeCpuNanos(process.pid, classify);
+      expect(tree.get(busy.pid!)?.kind).toBe('busy');
+      expect(tree.get(idle.pid!)?.kind).toBe('idle');
+      expect(tree.has(unnamed.pid!)).toBe(false);
+      expect(tree.has(process.pid)).toBe(false);
+      expect(tree.get(busy.pid!)!.nanos).toBeGreaterThan(tree.get(idle.pid!)!.nanos);
+      // Only descendants count: a process without children has an empty tree, whatever the classifier says.
+      expect(readTreeCpuNanos(busy.pid!, () => 'any').size).toBe(0);
+    } finally {
+      for (const child of [busy, idle, unnamed]) child.kill();
+    }
+  });
+
+  it('sees a busy child burn about as much CPU as it ran', async () => {
+    const busy = spawn(process.execPath, ['-e', 'const end = Date.now() + 1500; while (Date.now() < end);']);
+    try {
+      const classify = (commandLine: string) => (commandLine.includes('Date.now() + 1500') ? 'busy' : undefined);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const before = readTreeCpuNanos(process.pid, classify).get(busy.pid!)!.nanos;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const after = readTreeCpuNanos(process.pid, classify).get(busy.pid!)!.nanos;
+      // 500 ms of wall time on a loaded 2-core machine: at least a fifth of it on a CPU, at most all.
+      expect((after - before) / 1e6).toBeGreaterThan(100);
+      expect((after - before) / 1e6).toBeLessThan(650);
+    } finally {
+      busy.kill();
+    }
+  });
+});
+
+describe('the time-to-media section', () => {
+  const cpu = (renderer: number): CallCpu => ({ browser: 50, renderer, gpu: 10, utility: 40, server: 5 });
+  const result: TimeToMediaResult = {
+    date: '2026-11-27T00:00:00.000Z',
+    chromium: '156.0',
+    runs: [
+      { setup: 'original', millis: 200, cpu: cpu(100) },
+      { setup: 'parley', millis: 300, cpu: cpu(200) },
+      { setup: 'original', millis: 220, cpu: cpu(120) },
+      { setup: 'parley', millis: 280, cpu: cpu(260) },
+      { setup: 'original', millis: 240, cpu: cpu(140) },
+      { setup: 'parley', millis: 320, cpu: cpu(230) },
+    ],
+  };
+
+  it('takes the median of each kind and of the totals', () => {
+    expect(medianCallCpu(result, 'original')).toEqual({
+      browser: 50,
+      renderer: 120,
+      gpu: 10,
+      utility: 40,
+      server: 5,
+      total: 225,
+    });
+    expect(medianCallCpu(result, 'parley')?.total).toBe(335);
+    expect(
+      medianCallCpu({ ...result, runs: result.runs.map(({ setup, millis }) => ({ setup, millis })) }, 'parley'),
+    ).toBe(undefined);
+  });
+
+  it('reports the time ratio and the CPU ratio', () => {
+    const section = renderTimeToMediaSection(result);
+    expect(section).toContain('Parley ÷ original: **1.36**');
+    expect(section).toContain('| Original | 50 | 120 | 10 | 40 | 5 | 225 |');
+    expect(section).toContain('| Parley | 50 | 230 | 10 | 40 | 5 | 335 |');
+    expect(section).toMatch(/Parley ÷ original, CPU: \*\*1\.49\*\*, on a machine with \d+ cores\./);
+  });
+
+  it('leaves the CPU table out when the runs have no CPU readings', () => {
+    const section = renderTimeToMediaSection({
+      ...result,
+      runs: result.runs.map(({ setup, millis }) => ({ setup, millis })),
+    });
+    expect(section).toContain('Parley ÷ original: **1.36**');
+    expect(section).not.toContain('CPU');
+  });
+});
