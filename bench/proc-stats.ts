@@ -89,19 +89,16 @@ export function readMachineBusyMicros(): number {
   return ((user + nice + system + irq + softirq + (steal ?? 0)) * 1_000_000) / CLOCK_TICKS_PER_SECOND;
 }
 
-/** What a process of a tree is, for {@link readTreeCpuNanos}: `classify` names it from its command line. */
-export type ProcessKind = string;
-
 /**
  * CPU time each live process descending from `root` has spent so far (the sum over its threads of
  * /proc/PID/task/TID/schedstat's first field: nanoseconds on a CPU, not tick-rounded), keyed by
  * pid, with the kind `classify` gives its command line; processes it names `undefined` are left out.
  * Threads that ended are not counted, so a diff over a short window is a lower bound.
  */
-export function readTreeCpuNanos(
+export function readTreeCpuNanos<Kind extends string>(
   root: number,
-  classify: (commandLine: string) => ProcessKind | undefined,
-): Map<number, { readonly kind: ProcessKind; readonly nanos: number }> {
+  classify: (commandLine: string) => Kind | undefined,
+): Map<number, { readonly kind: Kind; readonly nanos: number }> {
   const parents = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -117,7 +114,7 @@ export function readTreeCpuNanos(
       if (at === root) return true;
     return false;
   };
-  const result = new Map<number, { kind: ProcessKind; nanos: number }>();
+  const result = new Map<number, { kind: Kind; nanos: number }>();
   for (const pid of parents.keys()) {
     if (pid === root || !inTree(pid)) continue;
     try {

@@ -3,7 +3,8 @@
  * original "WebRTC working example" page on its own server (test/fixtures/original-example:
  * python-socketio on aiohttp). Measured in one headless Chromium with fake media, from the second
  * tab's navigation start until both tabs' remote videos fire `playing`; the two setups alternate,
- * run after run, and the report gives the medians and their ratio.
+ * run after run, and the report gives the medians and their ratio, and what each call cost in CPU
+ * time over the same interval, by process kind (the browser's processes and the setup's server).
  *
  * The Python server needs Debian's python3-socketio and python3-aiohttp; run as root, the bench
  * installs them with apt-get when they are missing.
@@ -64,17 +65,14 @@ function cpuKindOf(setup: TimeToMediaSetup, commandLine: string): CpuKind | unde
 }
 
 /** A CPU time reading of every process the call is charged ({@link cpuKindOf}). */
-function readCallCpu(setup: TimeToMediaSetup): Map<number, { kind: CpuKind; nanos: number }> {
-  return readTreeCpuNanos(process.pid, (commandLine) => cpuKindOf(setup, commandLine)) as Map<
-    number,
-    { kind: CpuKind; nanos: number }
-  >;
+function readCallCpu(setup: TimeToMediaSetup): Map<number, { readonly kind: CpuKind; readonly nanos: number }> {
+  return readTreeCpuNanos(process.pid, (commandLine) => cpuKindOf(setup, commandLine));
 }
 
 /** CPU milliseconds per kind between two readings (a process that started in between counts from zero). */
 function cpuBetween(
-  before: ReadonlyMap<number, { kind: CpuKind; nanos: number }>,
-  after: ReadonlyMap<number, { kind: CpuKind; nanos: number }>,
+  before: ReadonlyMap<number, { readonly kind: CpuKind; readonly nanos: number }>,
+  after: ReadonlyMap<number, { readonly kind: CpuKind; readonly nanos: number }>,
 ): CallCpu {
   const cpu: Record<CpuKind, number> = { browser: 0, renderer: 0, gpu: 0, utility: 0, server: 0 };
   for (const [pid, { kind, nanos }] of after) cpu[kind] += (nanos - (before.get(pid)?.nanos ?? 0)) / 1e6;
