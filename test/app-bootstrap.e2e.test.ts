@@ -99,6 +99,32 @@ describe('the web app’s start', () => {
     }
   }, 60_000);
 
+  it('shows the self-view as soon as the camera is on, from the first chunk, before the call page has loaded', async () => {
+    const page = await context.newPage();
+    // The call page's chunk never arrives: only the first chunk runs.
+    await page.route(/\/assets\/call-page-[\w-]+\.js$/, (route) => route.abort());
+    try {
+      await page.goto(`${parley.url}/?room=boot-self-view`);
+      await expect
+        .poll(() => page.getByTestId('local-video').evaluate((video: HTMLVideoElement) => video.videoWidth), {
+          timeout: 15_000,
+        })
+        .toBeGreaterThan(0);
+      const shown = await page.getByTestId('local-video').evaluate((video: HTMLVideoElement) => ({
+        tracks: (video.srcObject as MediaStream | null)
+          ?.getTracks()
+          .map((track) => track.kind)
+          .sort(),
+        playing: !video.paused,
+      }));
+      expect(shown).toEqual({ tracks: ['audio', 'video'], playing: true });
+      // Without the call page the page says it could not start; it has not joined from there.
+      await expect.poll(() => page.getByTestId('call-state').getAttribute('data-status')).toBe('error');
+    } finally {
+      await page.close();
+    }
+  }, 60_000);
+
   it('asks for no camera when the link names no valid room', async () => {
     const page = await openRecorded(`${parley.url}/?room=not%20a%20room`);
     try {

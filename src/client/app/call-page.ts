@@ -18,6 +18,7 @@ import { createNotices, type Notices } from './notices.js';
 import { newRoomLink, roomLink, type RoomFromLink } from './room-link.js';
 import { bindShortcuts, shortcutsHelp } from './shortcuts.js';
 import { watchSignaling, type SignalingLink } from './signaling-status.js';
+import { showSelfView } from './self-view.js';
 import { showStartFailure } from './start-failure.js';
 import { storedDisplayName } from './stored-choices.js';
 
@@ -170,7 +171,7 @@ function showLocalMedia(media: LocalMedia, notices: Notices): void {
   const hasVideo = (media.stream?.getVideoTracks().length ?? 0) > 0;
   const hasAudio = (media.stream?.getAudioTracks().length ?? 0) > 0;
   ui.call.dataset['media'] = media.mode;
-  if (hasVideo) ui.localVideo.srcObject = media.stream ?? null;
+  if (hasVideo) showSelfView(media.stream); // main.ts has usually shown it already
   ui.localVideo.hidden = !hasVideo;
   ui.toggleCamera.disabled = !hasVideo;
   ui.toggleMic.disabled = !hasAudio;
