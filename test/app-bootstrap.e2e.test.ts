@@ -118,7 +118,7 @@ describe('the web app’s start', () => {
         playing: !video.paused,
       }));
       expect(shown).toEqual({ tracks: ['audio', 'video'], playing: true });
-      // Without the call page the page says it could not start; it has not joined from there.
+      // Without the call page, the page says it could not start.
       await expect.poll(() => page.getByTestId('call-state').getAttribute('data-status')).toBe('error');
     } finally {
       await page.close();

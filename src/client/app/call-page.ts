@@ -171,7 +171,7 @@ function showLocalMedia(media: LocalMedia, notices: Notices): void {
   const hasVideo = (media.stream?.getVideoTracks().length ?? 0) > 0;
   const hasAudio = (media.stream?.getAudioTracks().length ?? 0) > 0;
   ui.call.dataset['media'] = media.mode;
-  if (hasVideo) showSelfView(media.stream); // main.ts has usually shown it already
+  showSelfView(media.stream); // main.ts has usually shown it already
   ui.localVideo.hidden = !hasVideo;
   ui.toggleCamera.disabled = !hasVideo;
   ui.toggleMic.disabled = !hasAudio;
