@@ -26,7 +26,13 @@ describe('readTreeCpuNanos', () => {
       expect(tree.get(idle.pid!)?.kind).toBe('idle');
       expect(tree.has(unnamed.pid!)).toBe(false);
       expect(tree.has(process.pid)).toBe(false);
-      expect(tree.get(busy.pid!)!.nanos).toBeGreaterThan(tree.get(idle.pid!)!.nanos);
+      // Both children spend tens of milliseconds starting Node; on a loaded machine the busy one
+      // may not have run its loop yet, so read again until it has (it loops for 2 s).
+      const busyOverIdle = () => {
+        const now = readTreeCpuNanos(process.pid, classify);
+        return now.get(busy.pid!)!.nanos - now.get(idle.pid!)!.nanos;
+      };
+      await expect.poll(busyOverIdle, { timeout: 1_500, interval: 50 }).toBeGreaterThan(0);
       // Only descendants count: a process without children has an empty tree, whatever the classifier says.
       expect(readTreeCpuNanos(busy.pid!, () => 'any').size).toBe(0);
     } finally {
