@@ -73,7 +73,8 @@ function preloadCallPage(): Plugin {
 /**
  * Puts src/client/app/early-media-inline.ts, built into one small script, at the top of the app
  * page's head as an inline script: the page asks for the camera while it is still being parsed,
- * before any script file has arrived (early-media.ts says why). `parley serve` allows it by its
+ * before any script file has arrived (early-media.ts says why), and lays out the chat panel as it
+ * will stay (chat-panel.ts). `parley serve` allows it by its
  * hash in the page's Content-Security-Policy (src/signaling/static-files.ts).
  */
 function inlineEarlyMedia(): Plugin {
@@ -85,10 +86,12 @@ function inlineEarlyMedia(): Plugin {
         if (filename !== path('./src/client/app/index.html')) return undefined;
         // Built each time the page is (once per build; per page load in development, so edits show).
         const script = await buildInlineScript(path('./src/client/app/early-media-inline.ts'));
-        // Right after the charset, which must come first, and before anything that loads.
-        const charset = /<meta charset="utf-8" \/>\n/.exec(html);
-        if (charset === null) throw new Error('the app page has no <meta charset="utf-8" /> line');
-        const at = charset.index + charset[0].length;
+        // Before anything that loads, after the charset (which must come first) and the viewport
+        // (the chat's media query reads the width it sets).
+        const viewport = /<meta charset="utf-8" \/>\n\s*<meta name="viewport"[^>]*>\n/.exec(html);
+        if (viewport === null)
+          throw new Error('the app page does not start with its charset and viewport <meta> lines');
+        const at = viewport.index + viewport[0].length;
         return `${html.slice(0, at)}    <script>${script}</script>\n${html.slice(at)}`;
       },
     },

@@ -288,13 +288,29 @@ export interface MeasuredCall {
   readonly traces?: { readonly first: Trace; readonly second: Trace };
 }
 
+let calls = 0;
+
+/**
+ * `url` with a room of its own for each of Parley's calls. A tab that goes away without a word
+ * keeps its seat for the recovery window (2 minutes by default), so a call in a room that an
+ * earlier call left that way would find it full. The original example has one room only.
+ */
+function callUrl(setup: TimeToMediaSetup, url: string): string {
+  if (setup !== 'parley') return url;
+  const fresh = new URL(url);
+  calls += 1;
+  fresh.searchParams.set('room', `ttm-${calls}`);
+  return fresh.href;
+}
+
 /** One call: the first tab joins and waits, then the second tab is opened and timed. */
 export async function measureOnce(
   browser: Browser,
   setup: TimeToMediaSetup,
-  url: string,
+  roomUrl: string,
   trace: boolean,
 ): Promise<MeasuredCall> {
+  const url = callUrl(setup, roomUrl);
   const context: BrowserContext = await browser.newContext();
   try {
     await context.addInitScript(RECORD_REMOTE_PLAYING);

@@ -87,7 +87,8 @@ describe('the web app’s start', () => {
       const response = await fetch(`${parley.url}/?room=boot-once`);
       const policy = response.headers.get('content-security-policy') ?? '';
       const html = await response.text();
-      expect(html).toMatch(/<head>\s*<meta charset="utf-8" \/>\s*<script>/);
+      // First thing in the head but for the charset and the viewport (which the chat's layout reads).
+      expect(html).toMatch(/<head>\s*<meta charset="utf-8" \/>\s*<meta name="viewport"[^>]*>\s*<script>/);
       // Exactly one inline script is allowed, by its hash; scripts from elsewhere still are not.
       expect(policy.match(/'sha256-[A-Za-z0-9+/=]+'/g)).toHaveLength(1);
       expect(policy).toContain("script-src 'self' 'sha256-");
@@ -203,6 +204,71 @@ describe('the web app’s start', () => {
       await asking.close();
     }
   }, 60_000);
+
+  it('lays the chat out before the first frame and animates nothing, so the call does not move or redraw while it starts', async () => {
+    // Records every layout shift and whether the chat was laid out as open when the page was parsed.
+    const RECORD_LAYOUT = `
+      window.__layout = { shifts: [] };
+      new PerformanceObserver((list) => {
+        for (const entry of list.getEntries()) {
+          window.__layout.shifts.push({
+            value: entry.value,
+            moved: entry.sources.map((source) => source.node?.className ?? source.node?.nodeName ?? '?'),
+          });
+        }
+      }).observe({ type: 'layout-shift', buffered: true });
+      document.addEventListener('DOMContentLoaded', () => {
+        window.__layout.chatOpenWhenParsed = document.documentElement.classList.contains('chat-open');
+        // The animation the call state's dot runs in each status the page goes through.
+        window.__layout.animations = [];
+        const state = document.querySelector('[data-testid="call-state"]');
+        new MutationObserver(() => {
+          window.__layout.animations.push(state.dataset.status + ':' + getComputedStyle(state, '::before').animationName);
+        }).observe(state, { attributes: true, attributeFilter: ['data-status'] });
+      });
+    `;
+    interface Layout {
+      shifts: { value: number; moved: string[] }[];
+      chatOpenWhenParsed: boolean;
+      animations: string[];
+    }
+    const cases = [
+      { name: 'wide', viewport: { width: 1280, height: 720 }, hidden: false, chatOpen: true },
+      { name: 'wide-hidden', viewport: { width: 1280, height: 720 }, hidden: true, chatOpen: false },
+      { name: 'phone', viewport: { width: 390, height: 844 }, hidden: false, chatOpen: false },
+    ];
+    for (const { name, viewport, hidden, chatOpen } of cases) {
+      const sized = await browser.newContext({ viewport });
+      try {
+        if (hidden) await sized.addInitScript(`localStorage.setItem('parley.chat', 'hidden');`);
+        await sized.addInitScript(RECORD_LAYOUT);
+        const room = `boot-layout-${name}`;
+        const first = await openApp(sized, `${parley.url}/?room=${room}`);
+        await waitForStatus(first, 'waiting');
+        const second = await openApp(sized, `${parley.url}/?room=${room}`);
+        await waitForStatus(second, 'connected');
+        await expectRemoteVideoFlowing(second);
+        const layout = await second.evaluate(() => (window as unknown as { __layout: Layout }).__layout);
+        const isOpen = await second.evaluate(() => document.documentElement.classList.contains('chat-open'));
+        expect({ name, parsed: layout.chatOpenWhenParsed, now: isOpen }).toEqual({
+          name,
+          parsed: chatOpen,
+          now: chatOpen,
+        });
+        // The call's parts stay where they are. (The room name's pill beside the call state's text
+        // moves a little as that text changes: a shift of about 0.001.)
+        const parts = ['stage', 'remote-video', 'local-video', 'controls', 'chat', 'notices', 'topbar'];
+        const moved = layout.shifts.flatMap((shift) => shift.moved).filter((node) => parts.includes(node));
+        expect({ name, moved }).toEqual({ name, moved: [] });
+        expect(layout.shifts.reduce((sum, shift) => sum + shift.value, 0)).toBeLessThan(0.01);
+        // Nothing is animated while the call is set up: an animation has the page drawn every frame.
+        expect(layout.animations).toContain('connecting:none');
+        expect(layout.animations.filter((entry) => !entry.endsWith(':none'))).toEqual([]);
+      } finally {
+        await sized.close();
+      }
+    }
+  }, 90_000);
 
   it('calls between two tabs that both started this way', async () => {
     const first = await openApp(context, `${parley.url}/?room=boot-call`);

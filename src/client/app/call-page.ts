@@ -354,7 +354,7 @@ function bindChat(adapter: PeerAdapter): ChatPanel {
     adapter.sendChat(text),
   );
   const panel = bindChatPanel({
-    call: ui.call,
+    root: document.documentElement,
     toggle: ui.chatToggle,
     close: ui.chatClose,
     badge: ui.chatBadge,

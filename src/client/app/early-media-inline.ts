@@ -1,4 +1,10 @@
-/** The entry of the inline script (vite.config.ts builds it into index.html): see early-media.ts. */
+/**
+ * The entry of the inline script (vite.config.ts builds it into index.html): it asks for the camera
+ * (early-media.ts) and sets the chat panel's first state (chat-panel.ts) before the page is laid
+ * out.
+ */
+import { showChatAtStart } from './chat-panel.js';
 import { requestEarlyMedia } from './early-media.js';
 
 requestEarlyMedia();
+showChatAtStart();
