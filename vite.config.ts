@@ -74,8 +74,8 @@ function preloadCallPage(): Plugin {
  * Puts src/client/app/early-media-inline.ts, built into one small script, at the top of the app
  * page's head as an inline script: the page asks for the camera while it is still being parsed,
  * before any script file has arrived (early-media.ts says why), and lays out the chat panel as it
- * will stay (chat-panel.ts). `parley serve` allows it by its
- * hash in the page's Content-Security-Policy (src/signaling/static-files.ts).
+ * will stay (chat-panel.ts). `parley serve` allows it by its hash in the page's
+ * Content-Security-Policy (src/signaling/static-files.ts).
  */
 function inlineEarlyMedia(): Plugin {
   return {
