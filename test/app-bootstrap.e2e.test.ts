@@ -93,6 +93,20 @@ describe('the web app’s start', () => {
       expect(policy.match(/'sha256-[A-Za-z0-9+/=]+'/g)).toHaveLength(1);
       expect(policy).toContain("script-src 'self' 'sha256-");
       expect(policy).not.toContain('unsafe-inline');
+      // The icon is a small PNG, which the page's main thread decodes in no time, not an SVG,
+      // which it would lay out and draw as a document of its own while the call is set up.
+      const icon = await page.evaluate(async () => {
+        const link = document.querySelector<HTMLLinkElement>('link[rel="icon"]');
+        const image = new Image();
+        image.src = link?.href ?? '';
+        await image.decode();
+        return {
+          type: link?.type,
+          size: [image.naturalWidth, image.naturalHeight],
+          png: link?.href.startsWith('data:image/png;'),
+        };
+      });
+      expect(icon).toEqual({ type: 'image/png', size: [32, 32], png: true });
       // The call page is fetched beside the first chunk, not after it has run.
       expect(html).toMatch(/<link rel="modulepreload" crossorigin href="\/assets\/call-page-[\w-]+\.js">/);
     } finally {
