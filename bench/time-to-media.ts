@@ -9,7 +9,7 @@
  * The Python server needs Debian's python3-socketio and python3-aiohttp; run as root, the bench
  * installs them with apt-get when they are missing.
  *
- * Environment: BENCH_TTM_RUNS [9] runs of each; BENCH_TTM=0 skips it in `npm run bench`;
+ * Environment: BENCH_TTM_RUNS [21] runs of each; BENCH_TTM=0 skips it in `npm run bench`;
  * BENCH_TTM_TRACE=1 also prints when each step of the call happened in each setup (median over
  * the runs): scripts loaded, getUserMedia, signaling messages, descriptions, candidates, ICE,
  * first frame. Tracing wraps browser APIs in the pages, so its runs are a little slower.
@@ -92,7 +92,7 @@ export const TTM_END = '<!-- time-to-media:end -->';
 /** Runs per setup, from BENCH_TTM_RUNS. */
 export function timeToMediaRunsFromEnv(): number {
   const raw = process.env['BENCH_TTM_RUNS'];
-  const runs = raw === undefined || raw === '' ? 9 : Number(raw);
+  const runs = raw === undefined || raw === '' ? 21 : Number(raw);
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`BENCH_TTM_RUNS must be a positive integer, got ${raw}`);
   return runs;
 }
@@ -552,7 +552,8 @@ export function renderTimeToMediaSection(result: TimeToMediaResult): string {
     '- **Original**: the original example’s page (test/fixtures/original-example, unchanged but for its',
     '  signaling URL) on its server, python-socketio 5 on aiohttp (`server.py` there;',
     '  `apt-get install python3-socketio python3-aiohttp`).',
-    '- **Parley**: the web app built by Vite, served by `parley serve` with its defaults.',
+    '- **Parley**: the web app built by Vite, served by `parley serve` with its defaults; each call in',
+    '  a room of its own (the example has one room only).',
     '',
     '| Setup | Median ms | Runs (ms) |',
     '| --- | --- | --- |',
