@@ -28,8 +28,8 @@ export function chatStartsOpen(): boolean {
 }
 
 /** Run by the inline script, before the page's first layout. */
-export function showChatAtStart(root: HTMLElement = document.documentElement): void {
-  root.classList.toggle('chat-open', chatStartsOpen());
+export function showChatAtStart(): void {
+  document.documentElement.classList.toggle('chat-open', chatStartsOpen());
 }
 
 /** The chat panel's visibility. */
