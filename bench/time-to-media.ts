@@ -29,6 +29,7 @@ import { launchChromium } from '../test/helpers/browser.js';
 import { ChildSet, freePort, sleep } from './child-processes.js';
 import { sectionOf, withSection } from './doc-section.js';
 import { readTreeCpuNanos } from './proc-stats.js';
+import { percentile } from './relay-frames.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const require = createRequire(import.meta.url);
@@ -493,6 +494,35 @@ export function timeToMediaMedians(result: TimeToMediaResult): {
   return { original, parley, ratio: parley / original, pairedRatio: median(pairs) };
 }
 
+/**
+ * A 95% interval for Parley ÷ original (the ratio of the two medians): a percentile bootstrap that
+ * resamples each setup's runs with replacement, `resamples` times, from a fixed seed, so that one
+ * result always renders the same. On a noisy machine it says how far from the point ratio the
+ * truth may be.
+ */
+export function timeToMediaRatioInterval(result: TimeToMediaResult, resamples = 2000): readonly [number, number] {
+  const runs = (setup: TimeToMediaSetup) => result.runs.filter((r) => r.setup === setup).map((r) => r.millis);
+  const originals = runs('original');
+  const parleys = runs('parley');
+  const random = mulberry32(0x5eed);
+  const resample = (values: readonly number[]) => values.map(() => values[Math.floor(random() * values.length)]);
+  const ratios = Array.from({ length: resamples }, () => median(resample(parleys)) / median(resample(originals)));
+  ratios.sort((a, b) => a - b);
+  return [percentile(ratios, 0.025), percentile(ratios, 0.975)];
+}
+
+/** A small seeded generator of numbers in [0, 1) (mulberry32). */
+function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 /** All the CPU milliseconds of one call. */
 export function cpuTotal(cpu: CallCpu): number {
   return CPU_KINDS.reduce((sum, kind) => sum + cpu[kind], 0);
@@ -533,6 +563,7 @@ function renderCpuTable(result: TimeToMediaResult): string[] {
 /** The markdown section for docs/performance.md. */
 export function renderTimeToMediaSection(result: TimeToMediaResult): string {
   const { original, parley, ratio, pairedRatio } = timeToMediaMedians(result);
+  const [low, high] = timeToMediaRatioInterval(result);
   const list = (setup: TimeToMediaSetup) =>
     result.runs
       .filter((r) => r.setup === setup)
@@ -560,8 +591,8 @@ export function renderTimeToMediaSection(result: TimeToMediaResult): string {
     `| Original page on python-socketio | ${original.toFixed(0)} | ${list('original')} |`,
     `| Parley app on Parley | ${parley.toFixed(0)} | ${list('parley')} |`,
     '',
-    `Parley ÷ original: **${ratio.toFixed(2)}** (median of the per-run ratios, each Parley call ÷ the original call`,
-    `measured next to it: ${pairedRatio.toFixed(2)}).`,
+    `Parley ÷ original: **${ratio.toFixed(2)}** (95% interval ${low.toFixed(2)}–${high.toFixed(2)}, resampling the runs;`,
+    `median of the per-run ratios, each Parley call ÷ the original call measured next to it: ${pairedRatio.toFixed(2)}).`,
     ...renderCpuTable(result),
     TTM_END,
   ].join('\n');

@@ -8,6 +8,7 @@ import { readTreeCpuNanos } from '../bench/proc-stats.js';
 import {
   medianCallCpu,
   renderTimeToMediaSection,
+  timeToMediaRatioInterval,
   type CallCpu,
   type TimeToMediaResult,
 } from '../bench/time-to-media.js';
@@ -87,9 +88,30 @@ describe('the time-to-media section', () => {
     ).toBe(undefined);
   });
 
+  it('gives a 95% interval for the time ratio, the same each time it is rendered', () => {
+    const [low, high] = timeToMediaRatioInterval(result);
+    // Every resample's ratio is a Parley run over an original run: from 280/240 to 320/200.
+    expect(low).toBeGreaterThanOrEqual(280 / 240);
+    expect(high).toBeLessThanOrEqual(320 / 200);
+    expect(low).toBeLessThan(high);
+    expect(timeToMediaRatioInterval(result)).toEqual([low, high]);
+    // Setups that overlap: the interval spans 1.
+    const overlapping: TimeToMediaResult = {
+      ...result,
+      runs: [200, 230, 240, 210, 260, 250, 220, 245, 250, 235].map((millis, run) => ({
+        setup: run % 2 === 0 ? 'original' : 'parley',
+        millis,
+      })),
+    };
+    const [from, to] = timeToMediaRatioInterval(overlapping);
+    expect(from).toBeLessThan(1);
+    expect(to).toBeGreaterThan(1);
+  });
+
   it('reports the time ratio and the CPU ratio', () => {
     const section = renderTimeToMediaSection(result);
     expect(section).toContain('Parley ÷ original: **1.36**');
+    expect(section).toMatch(/\(95% interval \d\.\d\d–\d\.\d\d, resampling the runs;/);
     expect(section).toContain('| Original | 50 | 120 | 10 | 40 | 5 | 225 |');
     expect(section).toContain('| Parley | 50 | 230 | 10 | 40 | 5 | 335 |');
     expect(section).toMatch(/Parley ÷ original, CPU: \*\*1\.49\*\*, on a machine with \d+ cores\./);
