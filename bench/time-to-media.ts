@@ -30,6 +30,7 @@ import { ChildSet, freePort, sleep } from './child-processes.js';
 import { sectionOf, withSection } from './doc-section.js';
 import { readTreeCpuNanos } from './proc-stats.js';
 import { percentile } from './relay-frames.js';
+import { seededRandom } from '../src/testing/seeded-random.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const require = createRequire(import.meta.url);
@@ -504,23 +505,11 @@ export function timeToMediaRatioInterval(result: TimeToMediaResult, resamples = 
   const runs = (setup: TimeToMediaSetup) => result.runs.filter((r) => r.setup === setup).map((r) => r.millis);
   const originals = runs('original');
   const parleys = runs('parley');
-  const random = mulberry32(0x5eed);
+  const random = seededRandom(0x5eed);
   const resample = (values: readonly number[]) => values.map(() => values[Math.floor(random() * values.length)]);
   const ratios = Array.from({ length: resamples }, () => median(resample(parleys)) / median(resample(originals)));
   ratios.sort((a, b) => a - b);
   return [percentile(ratios, 0.025), percentile(ratios, 0.975)];
-}
-
-/** A small seeded generator of numbers in [0, 1) (mulberry32). */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** All the CPU milliseconds of one call. */

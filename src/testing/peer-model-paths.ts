@@ -15,6 +15,7 @@ import {
   type PeerModelEventType,
   type PeerModelSnapshot,
 } from './peer-reference-model.js';
+import { seededRandom } from './seeded-random.js';
 
 /** One path: a name and the events to make happen, in order. */
 export interface ModelPath<TEvent extends { readonly type: string }> {
@@ -200,16 +201,4 @@ function randomWalk(length: number, random: () => number, allowed: ReadonlySet<s
   }
   actor.stop();
   return events;
-}
-
-/** A small seeded generator (mulberry32), so that every run walks the same paths. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
