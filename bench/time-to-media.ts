@@ -475,6 +475,11 @@ function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
+/** The times of the runs of `setup`, in ms, in the order they ran. */
+function millisOf(result: TimeToMediaResult, setup: TimeToMediaSetup): number[] {
+  return result.runs.filter((r) => r.setup === setup).map((r) => r.millis);
+}
+
 /**
  * The medians of each setup, Parley's ÷ the original's, and the median of the per-run ratios (the
  * n-th Parley call ÷ the n-th original call, measured back to back), which a load that drifts
@@ -486,9 +491,8 @@ export function timeToMediaMedians(result: TimeToMediaResult): {
   ratio: number;
   pairedRatio: number;
 } {
-  const runs = (setup: TimeToMediaSetup) => result.runs.filter((r) => r.setup === setup).map((r) => r.millis);
-  const originals = runs('original');
-  const parleys = runs('parley');
+  const originals = millisOf(result, 'original');
+  const parleys = millisOf(result, 'parley');
   const original = median(originals);
   const parley = median(parleys);
   const pairs = parleys.slice(0, originals.length).map((millis, run) => millis / (originals[run] ?? millis));
@@ -502,9 +506,8 @@ export function timeToMediaMedians(result: TimeToMediaResult): {
  * truth may be.
  */
 export function timeToMediaRatioInterval(result: TimeToMediaResult, resamples = 2000): readonly [number, number] {
-  const runs = (setup: TimeToMediaSetup) => result.runs.filter((r) => r.setup === setup).map((r) => r.millis);
-  const originals = runs('original');
-  const parleys = runs('parley');
+  const originals = millisOf(result, 'original');
+  const parleys = millisOf(result, 'parley');
   const random = seededRandom(0x5eed);
   const resample = (values: readonly number[]) => values.map(() => values[Math.floor(random() * values.length)]);
   const ratios = Array.from({ length: resamples }, () => median(resample(parleys)) / median(resample(originals)));
