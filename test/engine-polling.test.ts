@@ -104,7 +104,10 @@ describe('HTTP long-polling: a session the server closes while no GET is pending
   it('does not announce a ping timeout: the client is presumed gone, as engine.io does', async () => {
     // An engine of its own: with the 50 ms CONNECT deadline above, a loaded machine can be slower
     // to deliver the CONNECT than the deadline, and the session then closes for that instead.
-    const slowConnect = await startEngine({ pingInterval: 150, pingTimeout: 100, connectTimeout: 5000 }, { '/': echoNamespace() });
+    const slowConnect = await startEngine(
+      { pingInterval: 150, pingTimeout: 100, connectTimeout: 5000 },
+      { '/': echoNamespace() },
+    );
     try {
       const { sid } = await openPollingSession(slowConnect);
       await post(slowConnect, sid, '40');
