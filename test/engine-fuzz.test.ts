@@ -30,8 +30,11 @@ const WEBSOCKET_FRAMES = 100_000;
 const POLLING_BODIES = 30_000;
 const WEBSOCKET_FUZZERS = 6;
 const POLLING_FUZZERS = 20;
-/** The fuzz stops here even if the counts are not reached (and then fails on the counts). */
-const FUZZ_DEADLINE_MS = 80_000;
+/**
+ * The fuzz stops here even if the counts are not reached (and then fails on the counts). It takes
+ * about 55 s in CI; with one more busy core on the machine it took 80 s for 73% of the frames.
+ */
+const FUZZ_DEADLINE_MS = 110_000;
 
 /** Limits that would throttle the fuzzers themselves are raised; every other limit is the default. */
 const UNTHROTTLED = {
@@ -82,7 +85,7 @@ function preview(input: string | Buffer): string {
 
 it(
   `survives ${WEBSOCKET_FRAMES} malformed WebSocket frames and ${POLLING_BODIES} malformed polling bodies while control calls lose nothing`,
-  { timeout: 150_000 },
+  { timeout: 180_000 },
   async () => {
     consoleWatch = watchConsole();
     const watch = consoleWatch;
