@@ -284,6 +284,70 @@ describe('the web app’s start', () => {
     }
   }, 90_000);
 
+  it('writes to the page only what changes while a call is set up: no text, attribute or class written again with the value it had', async () => {
+    // Every write to the page shows as a mutation record. An attribute's new value is the old value
+    // of the next record for the same attribute, or its value once the batch is delivered; a text
+    // written again shows as a text node replaced by one with the same text.
+    const RECORD_WRITES = `
+      window.__writes = { changed: [], unchanged: [] };
+      const nameOf = (node) => node.dataset?.testid || node.id || node.className || node.nodeName;
+      new MutationObserver((records) => {
+        const pending = new Map();
+        for (const record of records) {
+          if (record.type === 'attributes') {
+            const key = record.target;
+            const byName = pending.get(key) ?? new Map();
+            pending.set(key, byName);
+            const earlier = byName.get(record.attributeName);
+            if (earlier !== undefined) earlier.next = record.oldValue;
+            const entry = { record, next: undefined };
+            byName.set(record.attributeName, entry);
+            (window.__writes.entries ??= []).push(entry);
+          } else if (record.type === 'childList' && record.removedNodes.length === 1 && record.addedNodes.length === 1) {
+            const [before] = record.removedNodes;
+            const [after] = record.addedNodes;
+            const what = nameOf(record.target) + ' text';
+            if (before.nodeType === 3 && after.nodeType === 3)
+              (before.data === after.data ? window.__writes.unchanged : window.__writes.changed).push(what + ' ' + after.data);
+          } else if (record.type === 'characterData') {
+            const what = nameOf(record.target.parentElement ?? record.target) + ' text';
+            (record.oldValue === record.target.data ? window.__writes.unchanged : window.__writes.changed).push(what);
+          }
+        }
+        for (const entry of window.__writes.entries ?? []) {
+          const { record } = entry;
+          const next = entry.next !== undefined ? entry.next : record.target.getAttribute(record.attributeName);
+          const what = nameOf(record.target) + ' ' + record.attributeName + '=' + next;
+          (record.oldValue === next ? window.__writes.unchanged : window.__writes.changed).push(what);
+        }
+        window.__writes.entries = [];
+      }).observe(document, { subtree: true, childList: true, attributes: true, attributeOldValue: true, characterData: true, characterDataOldValue: true });
+    `;
+    interface Writes {
+      changed: string[];
+      unchanged: string[];
+    }
+    const recorded = await browser.newContext();
+    try {
+      await recorded.addInitScript(RECORD_WRITES);
+      const first = await openApp(recorded, `${parley.url}/?room=boot-writes`);
+      await waitForStatus(first, 'waiting');
+      const second = await openApp(recorded, `${parley.url}/?room=boot-writes`);
+      await waitForStatus(second, 'connected');
+      await waitForStatus(first, 'connected');
+      await expectRemoteVideoFlowing(second);
+      await expectRemoteVideoFlowing(first);
+      for (const page of [first, second]) {
+        const writes = await page.evaluate(() => (window as unknown as { __writes: Writes }).__writes);
+        // The recorder sees the page's writes: the call's status went from waiting to connected.
+        expect(writes.changed).toContain('call-state data-status=connected');
+        expect(writes.unchanged).toEqual([]);
+      }
+    } finally {
+      await recorded.close();
+    }
+  }, 60_000);
+
   it('calls between two tabs that both started this way', async () => {
     const first = await openApp(context, `${parley.url}/?room=boot-call`);
     const second = await openApp(context, `${parley.url}/?room=boot-call`);

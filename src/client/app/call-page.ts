@@ -12,6 +12,7 @@ import { callStateText, rawStateText } from './call-state-text.js';
 import { bindChatPanel, type ChatPanel } from './chat-panel.js';
 import { createChatView } from './chat-view.js';
 import { copyLink } from './copy-link.js';
+import { setAttribute, setClass, setData, setDisabled, setHidden, setText } from './dom-writes.js';
 import type { LocalMedia } from './local-media.js';
 import { bindMediaControls } from './media-controls.js';
 import { createNotices, type Notices } from './notices.js';
@@ -147,9 +148,9 @@ async function start(link: RoomFromLink, early: EarlyStart | undefined): Promise
     previous = call;
   });
   adapter.actor.subscribe((snapshot) => {
-    ui.callState.dataset['state'] = rawStateText(snapshot.value);
+    setData(ui.callState, 'state', rawStateText(snapshot.value));
   });
-  ui.callState.dataset['state'] = rawStateText(adapter.actor.getSnapshot().value);
+  setData(ui.callState, 'state', rawStateText(adapter.actor.getSnapshot().value));
 }
 
 /** The link's room is no room name: say so, suggest a valid one, and join nothing. */
@@ -170,11 +171,11 @@ function showInvalidRoom(given: string, suggestion: string, notices: Notices): v
 function showLocalMedia(media: LocalMedia, notices: Notices): void {
   const hasVideo = (media.stream?.getVideoTracks().length ?? 0) > 0;
   const hasAudio = (media.stream?.getAudioTracks().length ?? 0) > 0;
-  ui.call.dataset['media'] = media.mode;
+  setData(ui.call, 'media', media.mode);
   showSelfView(media.stream); // main.ts has usually shown it already
-  ui.localVideo.hidden = !hasVideo;
-  ui.toggleCamera.disabled = !hasVideo;
-  ui.toggleMic.disabled = !hasAudio;
+  setHidden(ui.localVideo, !hasVideo);
+  setDisabled(ui.toggleCamera, !hasVideo);
+  setDisabled(ui.toggleMic, !hasAudio);
   setPressed(ui.toggleCamera, hasVideo, 'Camera');
   setPressed(ui.toggleMic, hasAudio, 'Mic');
   if (media.message === undefined) return;
@@ -217,12 +218,12 @@ function showSignalingLink(link: SignalingLink, notices: Notices): void {
 }
 
 function renderCall(call: CallStatus, previous: CallStatus | undefined, notices: Notices, reconnected: boolean): void {
-  ui.callState.textContent = callStateText(call);
-  ui.callState.dataset['status'] = call.status;
-  ui.callState.dataset['restarts'] = String(call.restartAttempts);
-  ui.call.dataset['status'] = call.status;
-  ui.hangUp.disabled = !IN_ROOM.has(call.status);
-  ui.rejoin.disabled = call.status === 'idle';
+  setText(ui.callState, callStateText(call));
+  setData(ui.callState, 'status', call.status);
+  setData(ui.callState, 'restarts', String(call.restartAttempts));
+  setData(ui.call, 'status', call.status);
+  setDisabled(ui.hangUp, !IN_ROOM.has(call.status));
+  setDisabled(ui.rejoin, call.status === 'idle');
 
   if (!IN_CALL.has(call.status)) clearRemoteVideo();
   const wasInCall = previous !== undefined && IN_CALL.has(previous.status);
@@ -288,7 +289,7 @@ let remoteStream: MediaStream | undefined;
 function clearRemoteVideo(): void {
   remoteStream = undefined;
   if (ui.remoteVideo.srcObject !== null) ui.remoteVideo.srcObject = null;
-  ui.call.classList.remove('has-remote');
+  setClass(ui.call, 'has-remote', false);
 }
 
 function bindRemoteMedia(adapter: PeerAdapter, notices: Notices): void {
@@ -299,7 +300,7 @@ function bindRemoteMedia(adapter: PeerAdapter, notices: Notices): void {
     if (ui.remoteVideo.srcObject !== stream) ui.remoteVideo.srcObject = stream;
     playRemote(notices);
   });
-  ui.remoteVideo.addEventListener('loadeddata', () => ui.call.classList.add('has-remote'));
+  ui.remoteVideo.addEventListener('loadeddata', () => setClass(ui.call, 'has-remote', true));
 }
 
 /** Starts remote playback; where autoplay with sound is refused, plays muted until the first tap. */
@@ -322,12 +323,12 @@ function playRemote(notices: Notices): void {
 }
 
 function setPressed(button: HTMLButtonElement, on: boolean, name: string): void {
-  button.setAttribute('aria-pressed', String(on));
+  setAttribute(button, 'aria-pressed', String(on));
   button.classList.toggle('off', !on);
   const label = button.querySelector('.label');
-  if (label !== null) label.textContent = on ? name : `${name} off`;
+  if (label !== null) setText(label, on ? name : `${name} off`);
   const key = button.getAttribute('aria-keyshortcuts');
-  button.title = `Turn ${name.toLowerCase()} ${on ? 'off' : 'on'}${key === null ? '' : ` (${key})`}`;
+  setAttribute(button, 'title', `Turn ${name.toLowerCase()} ${on ? 'off' : 'on'}${key === null ? '' : ` (${key})`}`);
 }
 
 function bindControls(adapter: PeerAdapter, media: LocalMedia, notices: Notices): void {

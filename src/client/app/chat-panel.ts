@@ -8,6 +8,7 @@
  * from the first frame: opening it later moved and resized the whole call while it was being set
  * up, and had the browser draw the page again.
  */
+import { setAttribute, setHidden } from './dom-writes.js';
 
 /** Where the chat is a sheet over the call rather than a side panel; style.css uses the same queries. */
 export const CHAT_SHEET_MEDIA = '(max-width: 799px), (max-height: 500px)';
@@ -52,11 +53,11 @@ export function bindChatPanel(ui: {
   let unread = 0;
   const show = (open: boolean): void => {
     ui.root.classList.toggle('chat-open', open);
-    ui.toggle.setAttribute('aria-expanded', String(open));
-    ui.toggle.title = `${open ? 'Hide' : 'Show'} the chat (C)`;
+    setAttribute(ui.toggle, 'aria-expanded', String(open));
+    setAttribute(ui.toggle, 'title', `${open ? 'Hide' : 'Show'} the chat (C)`);
     if (!open) return;
     unread = 0;
-    ui.badge.hidden = true;
+    setHidden(ui.badge, true);
   };
   const panel: ChatPanel = {
     isOpen: () => ui.root.classList.contains('chat-open'),

@@ -6,6 +6,7 @@
  */
 import type { CallSnapshot } from '../call-snapshot.js';
 import type { PeerAdapter } from '../peer-adapter.js';
+import { setAttribute, setData, setDisabled, setHidden, setText } from './dom-writes.js';
 import type { Notices } from './notices.js';
 import { readChoice, rememberChoice, storedDisplayName, type StoredChoice } from './stored-choices.js';
 
@@ -113,7 +114,7 @@ export function bindMediaControls(
   adapter.subscribe((call) => {
     renderRemote(ui, call);
     const { local } = call;
-    ui.shareScreen.disabled = !local.hasCamera || !IN_ROOM_OR_CALL.has(call.status);
+    setDisabled(ui.shareScreen, !local.hasCamera || !IN_ROOM_OR_CALL.has(call.status));
     setShareButton(ui.shareScreen, local.screen);
     ui.call.classList.toggle('sharing-screen', local.screen);
   });
@@ -132,10 +133,10 @@ function renderRemote(ui: MediaControlsElements, call: CallSnapshot): void {
     ['muted', 'muted', remote.hasMicrophone && !remote.audio],
   ];
   const kinds = shown ? badges.filter(([, , on]) => on).map(([kind]) => kind) : [];
-  ui.remoteInfo.hidden = !shown || (kinds.length === 0 && remote.name === '');
-  ui.remoteName.textContent = shown ? remote.name : '';
-  ui.remoteName.hidden = remote.name === '';
-  ui.remoteInfo.dataset['media'] = kinds.join(' ');
+  setHidden(ui.remoteInfo, !shown || (kinds.length === 0 && remote.name === ''));
+  setText(ui.remoteName, shown ? remote.name : '');
+  setHidden(ui.remoteName, remote.name === '');
+  setData(ui.remoteInfo, 'media', kinds.join(' '));
   for (const [kind, text] of badges) {
     let badge = ui.remoteInfo.querySelector<HTMLElement>(`[data-kind="${kind}"]`);
     if (!kinds.includes(kind)) {
@@ -155,11 +156,11 @@ function renderRemote(ui: MediaControlsElements, call: CallSnapshot): void {
 }
 
 function setShareButton(button: HTMLButtonElement, sharing: boolean): void {
-  button.setAttribute('aria-pressed', String(sharing));
+  setAttribute(button, 'aria-pressed', String(sharing));
   button.classList.toggle('active', sharing);
   const label = button.querySelector('.label');
-  if (label !== null) label.textContent = sharing ? 'Stop sharing' : 'Share screen';
-  button.title = sharing ? 'Stop sharing your screen' : 'Share your screen';
+  if (label !== null) setText(label, sharing ? 'Stop sharing' : 'Share screen');
+  setAttribute(button, 'title', sharing ? 'Stop sharing your screen' : 'Share your screen');
 }
 
 function fillSelect(
