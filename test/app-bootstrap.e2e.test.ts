@@ -292,17 +292,17 @@ describe('the web app’s start', () => {
       window.__writes = { changed: [], unchanged: [] };
       const nameOf = (node) => node.dataset?.testid || node.id || node.className || node.nodeName;
       new MutationObserver((records) => {
-        const pending = new Map();
+        const entries = [];
+        const latest = new Map(); // element → attribute name → its latest entry in this batch
         for (const record of records) {
           if (record.type === 'attributes') {
-            const key = record.target;
-            const byName = pending.get(key) ?? new Map();
-            pending.set(key, byName);
+            const byName = latest.get(record.target) ?? new Map();
+            latest.set(record.target, byName);
             const earlier = byName.get(record.attributeName);
             if (earlier !== undefined) earlier.next = record.oldValue;
             const entry = { record, next: undefined };
             byName.set(record.attributeName, entry);
-            (window.__writes.entries ??= []).push(entry);
+            entries.push(entry);
           } else if (record.type === 'childList' && record.removedNodes.length === 1 && record.addedNodes.length === 1) {
             const [before] = record.removedNodes;
             const [after] = record.addedNodes;
@@ -314,13 +314,11 @@ describe('the web app’s start', () => {
             (record.oldValue === record.target.data ? window.__writes.unchanged : window.__writes.changed).push(what);
           }
         }
-        for (const entry of window.__writes.entries ?? []) {
-          const { record } = entry;
-          const next = entry.next !== undefined ? entry.next : record.target.getAttribute(record.attributeName);
+        for (const { record, next: later } of entries) {
+          const next = later !== undefined ? later : record.target.getAttribute(record.attributeName);
           const what = nameOf(record.target) + ' ' + record.attributeName + '=' + next;
           (record.oldValue === next ? window.__writes.unchanged : window.__writes.changed).push(what);
         }
-        window.__writes.entries = [];
       }).observe(document, { subtree: true, childList: true, attributes: true, attributeOldValue: true, characterData: true, characterDataOldValue: true });
     `;
     interface Writes {

@@ -12,7 +12,7 @@ import { callStateText, rawStateText } from './call-state-text.js';
 import { bindChatPanel, type ChatPanel } from './chat-panel.js';
 import { createChatView } from './chat-view.js';
 import { copyLink } from './copy-link.js';
-import { setAttribute, setClass, setData, setDisabled, setHidden, setText } from './dom-writes.js';
+import { setAttribute, setData, setDisabled, setHidden, setText } from './dom-writes.js';
 import type { LocalMedia } from './local-media.js';
 import { bindMediaControls } from './media-controls.js';
 import { createNotices, type Notices } from './notices.js';
@@ -289,7 +289,7 @@ let remoteStream: MediaStream | undefined;
 function clearRemoteVideo(): void {
   remoteStream = undefined;
   if (ui.remoteVideo.srcObject !== null) ui.remoteVideo.srcObject = null;
-  setClass(ui.call, 'has-remote', false);
+  ui.call.classList.toggle('has-remote', false);
 }
 
 function bindRemoteMedia(adapter: PeerAdapter, notices: Notices): void {
@@ -300,7 +300,7 @@ function bindRemoteMedia(adapter: PeerAdapter, notices: Notices): void {
     if (ui.remoteVideo.srcObject !== stream) ui.remoteVideo.srcObject = stream;
     playRemote(notices);
   });
-  ui.remoteVideo.addEventListener('loadeddata', () => setClass(ui.call, 'has-remote', true));
+  ui.remoteVideo.addEventListener('loadeddata', () => ui.call.classList.toggle('has-remote', true));
 }
 
 /** Starts remote playback; where autoplay with sound is refused, plays muted until the first tap. */

@@ -5,6 +5,9 @@
  * the browser lays out, paints and rasters that part of the page again, and a live region
  * (the call's status is one) may be read out again. An attribute written again is a mutation
  * too. Reading the current value is cheap in comparison.
+ *
+ * Classes need no helper: `classList.toggle(name, force)` writes only on a change (whereas
+ * `classList.add` and `classList.remove` write the attribute every time).
  */
 
 /** Sets the element's text, if it is different. */
@@ -30,12 +33,4 @@ export function setHidden(element: HTMLElement, hidden: boolean): void {
 /** Enables or disables a control, if that changes it. */
 export function setDisabled(control: HTMLButtonElement | HTMLSelectElement, disabled: boolean): void {
   if (control.disabled !== disabled) control.disabled = disabled;
-}
-
-/**
- * Adds or removes a class, if that changes it. `classList.toggle(name, force)` writes only on a
- * change; `classList.add` and `classList.remove` write the attribute every time.
- */
-export function setClass(element: Element, name: string, on: boolean): void {
-  element.classList.toggle(name, on);
 }
