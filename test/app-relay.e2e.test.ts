@@ -1,7 +1,8 @@
 /**
  * TURN relaying end to end: real coturn on loopback (src/signaling/turn-server.ts), Parley
  * issuing its REST credentials, and two Chromium tabs with `?policy=relay` whose call runs
- * through the relay: the selected candidate pair's local candidate is of type `relay`.
+ * through the relay: the selected candidate pair's local candidate is of type `relay`; and one
+ * whose first peer waited alone longer than its credentials live.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
@@ -21,7 +22,10 @@ import type { RunningParleyServer } from '../src/signaling/parley-server.js';
 let app: Awaited<ReturnType<typeof buildApp>>;
 let turn: RunningTurnServer;
 let parley: RunningParleyServer;
+/** The same, with credentials that live 4 s. */
+let shortLived: RunningParleyServer;
 let browser: Browser;
+const SHORT_TTL_SECONDS = 4;
 
 beforeAll(async () => {
   [app, turn] = await Promise.all([buildApp(), startTurnServer()]);
@@ -29,11 +33,16 @@ beforeAll(async () => {
     staticDir: app.dir,
     turn: { turnUrls: turn.turnUrls, turnSecret: turn.secret, turnTtl: 600, stunUrls: [] },
   });
+  shortLived = await startTestServer({
+    staticDir: app.dir,
+    turn: { turnUrls: turn.turnUrls, turnSecret: turn.secret, turnTtl: SHORT_TTL_SECONDS, stunUrls: [] },
+  });
   browser = await launchChromium();
 }, 120_000);
 afterAll(async () => {
   await browser?.close();
   parley?.close();
+  shortLived?.close();
   await turn?.stop();
   await app?.remove();
 });
@@ -62,6 +71,39 @@ describe('a call with ?policy=relay', () => {
 
         await expect.poll(() => selectedCandidatePair(page), { timeout: 15_000 }).toMatchObject({ local: 'relay' });
       }
+    } finally {
+      await context.close();
+    }
+  }, 150_000);
+});
+
+describe('a peer that waited alone longer than its TURN credentials live', () => {
+  it('still offers relay candidates: the server sent it fresh credentials before the first expired', async () => {
+    const context = await browser.newContext();
+    try {
+      const url = `${shortLived.url}/?room=relay-late&policy=relay`;
+      const first = await openApp(context, url);
+      await waitForStatus(first, 'waiting', 30_000);
+      /** The TURN username the first tab's peer connection would allocate with now. */
+      const username = () =>
+        first.evaluate((expression) => {
+          // eslint-disable-next-line @typescript-eslint/no-implied-eval -- test code naming a page variable
+          const pc = new Function(`return (${expression});`)() as RTCPeerConnection;
+          return pc.getConfiguration().iceServers?.find((s) => s.username !== undefined)?.username;
+        }, CURRENT_PC);
+      await expect.poll(username).toMatch(/^\d+:/);
+      const issued = await username();
+      // The first peer offers, and so gathers, only once the second arrives: after its first
+      // credentials expired (coturn then refuses an allocation with them: 401).
+      await new Promise((resolve) => setTimeout(resolve, (SHORT_TTL_SECONDS + 2) * 1000));
+      const expiryOf = (name: string | undefined) => Number(name?.split(':')[0]);
+      expect(expiryOf(issued)).toBeLessThan(Date.now() / 1000);
+      expect(expiryOf(await username())).toBeGreaterThan(Date.now() / 1000);
+
+      const second = await openApp(context, url);
+      for (const page of [first, second]) await waitForStatus(page, 'connected', 45_000);
+      for (const page of [first, second]) await expectRemoteVideoFlowing(page);
+      await expect.poll(() => selectedCandidatePair(first), { timeout: 15_000 }).toMatchObject({ local: 'relay' });
     } finally {
       await context.close();
     }

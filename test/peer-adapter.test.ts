@@ -89,6 +89,15 @@ describe('peer adapter', () => {
     const turn = { urls: ['turn:turn.example.org:3478?transport=udp'], username: '1700000000:u', credential: 'secret' };
     socket().deliver('ice-servers', { iceServers: [turn], ttl: 86_400 });
     expect(pc().configuration).toEqual({ iceServers: [turn], iceTransportPolicy: 'relay', bundlePolicy: 'max-bundle' });
+    // The server's refresh before the credentials expire, in the middle of a call.
+    socket().deliver('ready');
+    const fresh = { ...turn, username: '1700086400:u', credential: 'fresher' };
+    socket().deliver('ice-servers', { iceServers: [fresh], ttl: 86_400 });
+    expect(pc().configuration).toEqual({
+      iceServers: [fresh],
+      iceTransportPolicy: 'relay',
+      bundlePolicy: 'max-bundle',
+    });
   });
 
   it('creates the peer connection with ice servers that arrived before the role', () => {

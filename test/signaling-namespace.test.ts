@@ -16,6 +16,7 @@ import { roomDisplayName, roomKey } from '../src/signaling/room-registry.js';
 import {
   DEFAULT_HOLD_WINDOW_MS,
   SignalingNamespace,
+  TURN_REFRESH_FRACTION,
   type SignalingOptions,
 } from '../src/signaling/signaling-namespace.js';
 import { turnPassword, type TurnConfig } from '../src/signaling/turn-credentials.js';
@@ -227,6 +228,82 @@ describe('ICE servers and TURN credentials', () => {
     expect(signaling.stats).toMatchObject({ turnCredentials: 10, turnRefused: 0 });
     admit(signaling, socketFor({ room: 'r10' }));
     expect(signaling.stats).toMatchObject({ turnCredentials: 10, turnRefused: 1 });
+  });
+});
+
+describe('fresh TURN credentials before the old ones expire', () => {
+  /** The TURN username of each `ice-servers` the socket was sent, in order (none for STUN only). */
+  const turnUsernames = (socket: FakeSocket) =>
+    socket.all('ice-servers').map(([payload]) => {
+      const { iceServers } = payload as { iceServers: { username?: string }[] };
+      return iceServers.find((server) => server.username !== undefined)?.username;
+    });
+  const refreshAfterMs = TURN_REFRESH_FRACTION * TURN.turnTtl * 1000;
+
+  /** A namespace on a fake clock that starts at NOW; its sweep for due credentials is faked too. */
+  function onFakeClock(options: Partial<SignalingOptions> = {}) {
+    vi.useFakeTimers({ now: NOW });
+    return namespace({ turn: TURN, now: () => Date.now(), ...options });
+  }
+
+  it('sends every peer holding TURN credentials new ones 80% into their lifetime, alone or in a call', () => {
+    const signaling = onFakeClock();
+    const alone = admit(signaling, socketFor({ room: 'alone' }));
+    const { a, b } = call(signaling);
+    vi.advanceTimersByTime(refreshAfterMs - 60_000);
+    for (const peer of [alone, a, b]) expect(turnUsernames(peer)).toHaveLength(1);
+
+    // The sweep runs once a minute at most: by then each peer has had new credentials, once.
+    vi.advanceTimersByTime(60_000);
+    const refreshedAt = NOW + refreshAfterMs;
+    for (const peer of [alone, a, b]) {
+      expect(turnUsernames(peer)).toEqual([`${NOW / 1000 + 600}:${peer.id}`, `${refreshedAt / 1000 + 600}:${peer.id}`]);
+    }
+    expect(signaling.stats.turnCredentials).toBe(6);
+    // The next ones are due 80% into the new lifetime, not sooner.
+    vi.advanceTimersByTime(refreshAfterMs - 60_000);
+    expect(turnUsernames(alone)).toHaveLength(2);
+    vi.advanceTimersByTime(60_000);
+    expect(turnUsernames(alone)).toHaveLength(3);
+  });
+
+  it('refreshes credentials the per-address limit would not issue anew, and nothing for a peer that had STUN only', () => {
+    const signaling = onFakeClock({ turnRate: { perMinute: 1, burst: 1 } });
+    const first = admit(signaling, socketFor({ room: 'a' }, { remoteAddress: '10.0.0.1' }));
+    const refused = admit(signaling, socketFor({ room: 'b' }, { remoteAddress: '10.0.0.1' }));
+    expect(turnUsernames(refused)).toEqual([undefined]);
+    vi.advanceTimersByTime(refreshAfterMs);
+    expect(turnUsernames(first)).toHaveLength(2);
+    expect(turnUsernames(refused)).toEqual([undefined]);
+    expect(signaling.stats).toMatchObject({ turnCredentials: 2, turnRefused: 1 });
+  });
+
+  it('keeps the new credentials out of inspection events, as the first ones', () => {
+    const { inspector, batches } = recordingInspector();
+    const signaling = onFakeClock({ inspector });
+    const a = admit(signaling, socketFor({ room: 'r' }));
+    vi.advanceTimersByTime(refreshAfterMs);
+    const username = turnUsernames(a)[1];
+    expect(username).toBeDefined();
+    signaling.event(a, 'inspect', [{ events: [] }], undefined, undefined);
+    expect(batches.at(-1)?.peer.secrets).toContain(username);
+  });
+
+  it('sends nothing to a peer that left, nothing once the server stops, and never without TURN', () => {
+    const signaling = onFakeClock();
+    const { a, b } = call(signaling);
+    signaling.disconnect(a, 'client namespace disconnect');
+    vi.advanceTimersByTime(refreshAfterMs);
+    expect(turnUsernames(a)).toHaveLength(1);
+    expect(turnUsernames(b)).toHaveLength(2);
+    signaling.stopping();
+    vi.advanceTimersByTime(2 * refreshAfterMs);
+    expect(turnUsernames(b)).toHaveLength(2);
+
+    const withoutTurn = namespace({ now: () => Date.now() });
+    const c = admit(withoutTurn, socketFor({ room: 'r' }));
+    vi.advanceTimersByTime(2 * refreshAfterMs);
+    expect(c.names()).toEqual(['role', 'ice-servers', 'resume-token']);
   });
 });
 

@@ -66,6 +66,17 @@ export interface SignalingOptions {
   readonly log?: EngineLog;
 }
 
+/**
+ * How far into their lifetime a peer's TURN credentials are replaced with fresh ones. coturn
+ * checks a credential's expiry only when an allocation is created, and a browser creates one
+ * whenever it gathers: for the offer of a peer that waited alone longer than the lifetime, or an
+ * ICE restart late in a long call. Without fresh credentials those find no relay.
+ */
+export const TURN_REFRESH_FRACTION = 0.8;
+
+/** The longest wait between two looks for credentials due for replacement. */
+const TURN_REFRESH_SWEEP_MS = 60_000;
+
 /** How long a seat is held for a peer that is not connected, by default: 2 minutes. */
 export const DEFAULT_HOLD_WINDOW_MS = 120_000;
 
@@ -92,6 +103,8 @@ export interface Membership {
    * (its room secret, the TURN credentials it was issued).
    */
   readonly secrets?: string[];
+  /** When this peer was last issued TURN credentials (`now()` ms); unset while it has none. */
+  turnIssuedAt?: number;
   /** With a cluster only: the seat as this node last read it from Redis (see {@link ClusterSeat}). */
   seat?: ClusterSeat;
   /** With a cluster only: relays waiting for the partner to be looked up, kept in order. */
@@ -158,6 +171,8 @@ export class SignalingNamespace implements NamespaceHandler {
   /** With a cluster: peers whose join is being decided here, and the effects that reached them meanwhile. */
   readonly #early = new Map<string, ClusterEffect[]>();
   readonly #log: EngineLog | undefined;
+  /** The sweep that replaces TURN credentials before they expire; only when TURN is configured. */
+  readonly #turnRefresh: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: SignalingOptions) {
     this.#cluster = options.cluster;
@@ -179,6 +194,12 @@ export class SignalingNamespace implements NamespaceHandler {
       },
       options.inspector?.rooms,
     );
+    if (issuesTurnCredentials(this.#turn)) {
+      // A tenth of the lifetime at most, so that a refresh is never late by more than that.
+      const every = Math.max(100, Math.min(TURN_REFRESH_SWEEP_MS, (this.#turn.turnTtl * 1000) / 10));
+      this.#turnRefresh = setInterval(() => this.#refreshTurnCredentials(), every);
+      this.#turnRefresh.unref();
+    }
   }
 
   /** The room identity of the peer on socket `socketId`, if it is a member of a room (for tests and tools). */
@@ -331,6 +352,7 @@ export class SignalingNamespace implements NamespaceHandler {
    */
   stopping(): void {
     this.#draining = true;
+    clearInterval(this.#turnRefresh);
   }
 
   /**
@@ -732,21 +754,42 @@ export class SignalingNamespace implements NamespaceHandler {
       return;
     }
     if (this.#turnLimit.take(socket.handshake.remoteAddress)) {
-      this.stats.turnCredentials += 1;
-      const payload = issueIceServers(this.#turn, socket.id, this.#now());
-      const { secrets } = socket.data as Membership;
-      if (secrets !== undefined) {
-        for (const { username, credential } of payload.iceServers) {
-          if (username !== undefined) secrets.push(username);
-          if (credential !== undefined) secrets.push(credential);
-        }
-      }
-      socket.emit('ice-servers', payload);
+      this.#issueTurnCredentials(socket);
       return;
     }
     this.stats.turnRefused += 1;
     socket.emit('ice-servers', issueStunServers(this.#turn));
     socket.emit('error', SignalingError.turnRateLimited().toPayload());
+  }
+
+  /** Sends `socket` fresh TURN credentials, and remembers when (see {@link TURN_REFRESH_FRACTION}). */
+  #issueTurnCredentials(socket: ServerSocket): void {
+    const membership = socket.data as Membership;
+    const now = this.#now();
+    this.stats.turnCredentials += 1;
+    const payload = issueIceServers(this.#turn, socket.id, now);
+    if (membership.secrets !== undefined) {
+      for (const { username, credential } of payload.iceServers) {
+        if (username !== undefined) membership.secrets.push(username);
+        if (credential !== undefined) membership.secrets.push(credential);
+      }
+    }
+    membership.turnIssuedAt = now;
+    socket.emit('ice-servers', payload);
+  }
+
+  /**
+   * Replaces the TURN credentials of every peer whose credentials are {@link TURN_REFRESH_FRACTION}
+   * through their lifetime. A peer away within its recovery window gets them when it is back (the
+   * engine replays what was sent meanwhile). The per-address limit does not apply: it bounds how
+   * many credentials new connections obtain, and a refresh replaces one the peer already holds.
+   */
+  #refreshTurnCredentials(): void {
+    const due = this.#now() - TURN_REFRESH_FRACTION * this.#turn.turnTtl * 1000;
+    for (const socket of this.#sockets.values()) {
+      const { turnIssuedAt } = socket.data as Membership;
+      if (turnIssuedAt !== undefined && turnIssuedAt <= due) this.#issueTurnCredentials(socket);
+    }
   }
 
   #relay(socket: ServerSocket, args: unknown[], encoded: string | undefined): void {

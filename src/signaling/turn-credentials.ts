@@ -22,7 +22,8 @@ export interface TurnConfig {
  * The default credential lifetime: one hour. Credentials cannot be revoked, so whoever copies
  * them out of a page can relay through the TURN server until they expire; a call that outlives
  * them keeps its allocation (coturn checks the expiry when a session is created, not after:
- * https://github.com/coturn/coturn/issues/774), and a rejoin fetches fresh ones.
+ * https://github.com/coturn/coturn/issues/774), and the signaling server sends a peer that stays
+ * fresh ones before they expire (`TURN_REFRESH_FRACTION` in signaling-namespace.ts).
  */
 export const DEFAULT_TURN_TTL = 3_600;
 
