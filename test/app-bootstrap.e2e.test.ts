@@ -30,22 +30,36 @@ afterAll(async () => {
 });
 
 /**
- * Run before the page's scripts: records each getUserMedia call (whether an inline script made it,
- * and whether the parser had reached any script file's tag by then, which no script file can run
- * before) and every CSP violation. (Whether a script file had been *fetched* by then is a race with
+ * Run before the page's scripts: records each getUserMedia call and each WebSocket opened (whether
+ * an inline script made it, and whether the parser had reached any script file's tag by then,
+ * which no script file can run before) and every CSP violation. (Whether a script file had been *fetched* by then is a race with
  * the preload scanner, and says nothing about the order in which scripts run.)
  */
 const RECORD_STARTUP = `
   (() => {
-    window.__startup = { media: [], violations: [] };
-    const native = MediaDevices.prototype.getUserMedia;
-    MediaDevices.prototype.getUserMedia = function (...args) {
+    window.__startup = { media: [], sockets: [], violations: [] };
+    const where = () => {
       const script = document.currentScript;
-      window.__startup.media.push({
+      return {
         inline: script !== null && script.src === '',
         scriptFileTagsParsed: document.querySelector('script[src]') !== null,
-      });
+      };
+    };
+    const native = MediaDevices.prototype.getUserMedia;
+    MediaDevices.prototype.getUserMedia = function (...args) {
+      window.__startup.media.push(where());
       return native.apply(this, args);
+    };
+    const NativeWebSocket = window.WebSocket;
+    window.WebSocket = class extends NativeWebSocket {
+      constructor(...args) {
+        super(...args);
+        window.__startup.sockets.push({ path: new URL(this.url).pathname, ...where() });
+        if (window.__closeFirstSocket === true) {
+          window.__closeFirstSocket = false;
+          this.close();
+        }
+      }
     };
     document.addEventListener('securitypolicyviolation', (event) => {
       window.__startup.violations.push(event.violatedDirective + ' ' + event.blockedURI);
@@ -55,11 +69,14 @@ const RECORD_STARTUP = `
 
 interface Startup {
   media: { inline: boolean; scriptFileTagsParsed: boolean }[];
+  sockets: { path: string; inline: boolean; scriptFileTagsParsed: boolean }[];
   violations: string[];
 }
 
-async function openRecorded(url: string): Promise<Page> {
+/** A page that records its start; with `closeFirstSocket`, the first WebSocket it opens is closed at once. */
+async function openRecorded(url: string, options: { closeFirstSocket?: boolean } = {}): Promise<Page> {
   const page = await context.newPage();
+  if (options.closeFirstSocket === true) await page.addInitScript('window.__closeFirstSocket = true;');
   await page.addInitScript(RECORD_STARTUP);
   await page.goto(url);
   return page;
@@ -146,6 +163,7 @@ describe('the web app’s start', () => {
       await expect.poll(() => noticeKinds(page)).toEqual(['bad-room']);
       const startup = await startupOf(page);
       expect(startup.media).toEqual([]);
+      expect(startup.sockets).toEqual([]);
       expect(startup.violations).toEqual([]);
       expect(parley.signaling.rooms.size).toBe(0);
     } finally {
@@ -343,6 +361,35 @@ describe('the web app’s start', () => {
       }
     } finally {
       await recorded.close();
+    }
+  }, 60_000);
+
+  it('opens its connection from the inline script, beside the script downloads, and joins over it', async () => {
+    const page = await openRecorded(`${parley.url}/?room=boot-socket`);
+    try {
+      await waitForStatus(page, 'waiting');
+      const startup = await startupOf(page);
+      // One connection for the page: the inline script's, which socket.io-client took over.
+      expect(startup.sockets).toEqual([{ path: '/socket.io/', inline: true, scriptFileTagsParsed: false }]);
+      expect(startup.violations).toEqual([]);
+      expect(parley.signaling.rooms.view('boot-socket')?.peers).toHaveLength(1);
+    } finally {
+      await page.close();
+    }
+  }, 60_000);
+
+  it('opens a connection of its own when the early one closed before the app could take it', async () => {
+    const page = await openRecorded(`${parley.url}/?room=boot-socket-closed`, { closeFirstSocket: true });
+    try {
+      await waitForStatus(page, 'waiting');
+      const startup = await startupOf(page);
+      expect(startup.sockets).toEqual([
+        { path: '/socket.io/', inline: true, scriptFileTagsParsed: false },
+        { path: '/socket.io/', inline: false, scriptFileTagsParsed: true },
+      ]);
+      expect(parley.signaling.rooms.view('boot-socket-closed')?.peers).toHaveLength(1);
+    } finally {
+      await page.close();
     }
   }, 60_000);
 

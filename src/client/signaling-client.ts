@@ -6,6 +6,8 @@
 import { Manager, type ManagerOptions, type Socket } from 'socket.io-client';
 import type { PeerEvent } from '../machines/peer-machine.js';
 import type { SignalingStatus } from './call-snapshot.js';
+import { adoptingTransports } from './adopting-websocket.js';
+import { hasEarlySocket } from './early-socket.js';
 import { joinEarly, sameJoin } from './early-join.js';
 import { SIGNALING_ERROR_CODES, SignalingError, type SignalingErrorPayload } from '../protocol/signaling-error.js';
 import {
@@ -59,8 +61,11 @@ const SIGNALING_TRANSPORTS: Partial<ManagerOptions> = { transports: ['websocket'
  */
 export function connectSignaling(url: string, options: ConnectSignalingOptions = {}): SignalingSocketFactory {
   const { join } = options;
-  let preconnected =
-    options.preconnect === true || join !== undefined ? new Manager(url, SIGNALING_TRANSPORTS) : undefined;
+  // The page's inline script may have opened this connection's WebSocket already (early-socket.ts).
+  const firstTransports: Partial<ManagerOptions> = hasEarlySocket()
+    ? { ...SIGNALING_TRANSPORTS, transports: adoptingTransports() }
+    : SIGNALING_TRANSPORTS;
+  let preconnected = options.preconnect === true || join !== undefined ? new Manager(url, firstTransports) : undefined;
   let joined =
     join !== undefined && preconnected !== undefined
       ? joinEarly(preconnected.socket('/', { auth: { ...join } }), join)

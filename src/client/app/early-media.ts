@@ -24,13 +24,14 @@ export function takeEarlyMedia(): Promise<MediaStream> | undefined {
   return request;
 }
 
-/** Run by the inline script. */
-export function requestEarlyMedia(): void {
+/** Run by the inline script; true when it asked, that is when the page will join a room. */
+export function requestEarlyMedia(): boolean {
   const named = new URLSearchParams(location.search).get('room');
   // navigator.mediaDevices only exists in a secure context; main.ts explains its absence.
-  if ((named !== null && !isValidRoomName(named)) || navigator.mediaDevices?.getUserMedia === undefined) return;
+  if ((named !== null && !isValidRoomName(named)) || navigator.mediaDevices?.getUserMedia === undefined) return false;
   const request = navigator.mediaDevices.getUserMedia(mediaConstraints(storedDevices()));
   // A refusal is handled by main.ts, which falls back to audio only; until then it is no error.
   request.catch(() => {});
   window.__parleyEarlyMedia = request;
+  return true;
 }
