@@ -49,6 +49,7 @@ import { renderFdLimitSection } from './fd-limit-report.js';
 import {
   measureTimeToMedia,
   renderTimeToMediaSection,
+  timeToMediaPathFromEnv,
   timeToMediaRunsFromEnv,
   timeToMediaSectionOf,
   withTimeToMediaSection,
@@ -351,7 +352,12 @@ async function measureInspectorSection(): Promise<string | undefined> {
 /** bench/time-to-media.ts; a failure there is reported in its section's place and loses nothing else. */
 async function measureTimeToMediaSection(): Promise<string | undefined> {
   try {
-    const section = renderTimeToMediaSection(await measureTimeToMedia(new ChildSet(), timeToMediaRunsFromEnv()));
+    const children = new ChildSet();
+    const result = await measureTimeToMedia(children, timeToMediaRunsFromEnv());
+    const path = timeToMediaPathFromEnv();
+    const distant =
+      path === undefined ? undefined : await measureTimeToMedia(children, timeToMediaRunsFromEnv(), false, path);
+    const section = renderTimeToMediaSection(result, distant);
     console.log(`\n${section}\n`);
     return section;
   } catch (error) {

@@ -9,6 +9,11 @@
  * The Python server needs Debian's python3-socketio and python3-aiohttp; run as root, the bench
  * installs them with apt-get when they are missing.
  *
+ * It measures twice: on loopback, and over a distance (both servers behind bench/delay-proxy.ts,
+ * BENCH_TTM_DISTANCE_MS [25] each way and two round trips of handshakes per new connection, as TCP
+ * and TLS 1.3 cost; each tab in a browser context of its own, as two people's browsers are:
+ * no cache or connection of one serves the other). BENCH_TTM_DISTANCE_MS=0 skips the second.
+ *
  * Environment: BENCH_TTM_RUNS [21] runs of each; BENCH_TTM=0 skips it in `npm run bench`;
  * BENCH_TTM_TRACE=1 also prints when each step of the call happened in each setup (median over
  * the runs): scripts loaded, getUserMedia, signaling messages, descriptions, candidates, ICE,
@@ -27,6 +32,7 @@ import { promisify } from 'node:util';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from '../test/helpers/browser.js';
 import { ChildSet, freePort, sleep } from './child-processes.js';
+import { startDelayProxy, type DelayProxy, type NetworkPath } from './delay-proxy.js';
 import { sectionOf, withSection } from './doc-section.js';
 import { readTreeCpuNanos } from './proc-stats.js';
 import { percentile } from './relay-frames.js';
@@ -86,6 +92,8 @@ export interface TimeToMediaResult {
   readonly date: string;
   readonly runs: readonly TimeToMediaRun[];
   readonly chromium: string;
+  /** Where the servers were, when not on loopback. */
+  readonly path?: NetworkPath;
 }
 
 export const TTM_BEGIN = '<!-- time-to-media:begin -->';
@@ -97,6 +105,14 @@ export function timeToMediaRunsFromEnv(): number {
   const runs = raw === undefined || raw === '' ? 21 : Number(raw);
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`BENCH_TTM_RUNS must be a positive integer, got ${raw}`);
   return runs;
+}
+
+/** The path of the second measurement, from BENCH_TTM_DISTANCE_MS; undefined when it is 0. */
+export function timeToMediaPathFromEnv(): NetworkPath | undefined {
+  const raw = process.env['BENCH_TTM_DISTANCE_MS'];
+  const oneWayMs = raw === undefined || raw === '' ? 25 : Number(raw);
+  if (!Number.isFinite(oneWayMs) || oneWayMs < 0) throw new Error(`BENCH_TTM_DISTANCE_MS must be >= 0, got ${raw}`);
+  return oneWayMs === 0 ? undefined : { oneWayMs, handshakeRoundTrips: 2 };
 }
 
 /** Installs python3-socketio and python3-aiohttp with apt-get when python3 cannot import them. */
@@ -305,20 +321,28 @@ function callUrl(setup: TimeToMediaSetup, url: string): string {
   return fresh.href;
 }
 
-/** One call: the first tab joins and waits, then the second tab is opened and timed. */
+/**
+ * One call: the first tab joins and waits, then the second tab is opened and timed. Both tabs are
+ * in one browser context, or with `twoUsers` each in its own (nothing cached or connected by the
+ * first serves the second).
+ */
 export async function measureOnce(
   browser: Browser,
   setup: TimeToMediaSetup,
   roomUrl: string,
   trace: boolean,
+  twoUsers = false,
 ): Promise<MeasuredCall> {
   const url = callUrl(setup, roomUrl);
-  const context: BrowserContext = await browser.newContext();
+  const contexts: BrowserContext[] = [await browser.newContext()];
+  if (twoUsers) contexts.push(await browser.newContext());
   try {
-    await context.addInitScript(RECORD_REMOTE_PLAYING);
-    if (trace) await context.addInitScript(RECORD_TRACE);
-    if (trace) context.on('weberror', (error) => console.error(`page error: ${error.error().message}`));
-    const first = await context.newPage();
+    for (const context of contexts) {
+      await context.addInitScript(RECORD_REMOTE_PLAYING);
+      if (trace) await context.addInitScript(RECORD_TRACE);
+      if (trace) context.on('weberror', (error) => console.error(`page error: ${error.error().message}`));
+    }
+    const first = await contexts[0].newPage();
     const firstPlayed = remotePlayingAt(first);
     await first.goto(url);
     // The first tab is in the room: Parley's app says so, the example's socket is connected.
@@ -331,7 +355,7 @@ export async function measureOnce(
       { timeout: 15_000, polling: 20 },
     );
     await sleep(300);
-    const second = await context.newPage();
+    const second = await contexts.at(-1)!.newPage();
     const secondPlayed = remotePlayingAt(second);
     const cpuBefore = readCallCpu(setup);
     await second.goto(url);
@@ -349,7 +373,7 @@ export async function measureOnce(
       traces: { first: await relative(first), second: await relative(second) },
     };
   } finally {
-    await context.close();
+    for (const context of contexts) await context.close();
     // Both peers leave the room before the next run.
     await sleep(500);
   }
@@ -394,8 +418,10 @@ export async function measureTimeToMedia(
   children: ChildSet,
   runsPerSetup: number,
   tracing = process.env['BENCH_TTM_TRACE'] === '1',
+  path?: NetworkPath,
 ): Promise<TimeToMediaResult> {
   requirePythonServer();
+  const proxies: DelayProxy[] = [];
   const parent = await mkdtemp(join(tmpdir(), 'parley-ttm-'));
   const webDir = join(parent, 'web');
   let browser: Browser | undefined;
@@ -435,23 +461,33 @@ export async function measureTimeToMedia(
       ],
       originalPort,
     );
-    const urls: Record<TimeToMediaSetup, string> = {
-      parley: `${parley.url}/?room=ttm`,
-      original: `${original.url}/`,
+    // Over a distance, each server is reached through a proxy that delays what crosses it.
+    const reach = async (url: string) => {
+      if (path === undefined) return url;
+      const proxy = await startDelayProxy(Number(new URL(url).port), path);
+      proxies.push(proxy);
+      return `http://127.0.0.1:${proxy.port}`;
     };
+    const urls: Record<TimeToMediaSetup, string> = {
+      parley: `${await reach(parley.url)}/?room=ttm`,
+      original: `${await reach(original.url)}/`,
+    };
+    const twoUsers = path !== undefined;
     browser = await launchChromium();
     // One warm-up call each (the first call in a fresh browser pays for its start-up).
-    for (const setup of ['parley', 'original'] as const) await measureOnce(browser, setup, urls[setup], false);
+    for (const setup of ['parley', 'original'] as const)
+      await measureOnce(browser, setup, urls[setup], false, twoUsers);
     const runs: TimeToMediaRun[] = [];
     const traces: Record<TimeToMediaSetup, NonNullable<MeasuredCall['traces']>[]> = { original: [], parley: [] };
     for (let run = 0; run < runsPerSetup; run++) {
       const order: TimeToMediaSetup[] = run % 2 === 0 ? ['original', 'parley'] : ['parley', 'original'];
       for (const setup of order) {
-        const { millis, cpu, traces: trace } = await measureOnce(browser, setup, urls[setup], tracing);
+        const { millis, cpu, traces: trace } = await measureOnce(browser, setup, urls[setup], tracing, twoUsers);
         runs.push({ setup, millis, cpu });
         if (trace !== undefined) traces[setup].push(trace);
+        const where = path === undefined ? '' : ` (${path.oneWayMs} ms away)`;
         console.log(
-          `time to media, run ${run + 1} ${setup}: ${millis.toFixed(0)} ms, CPU ${cpuTotal(cpu).toFixed(0)} ms`,
+          `time to media${where}, run ${run + 1} ${setup}: ${millis.toFixed(0)} ms, CPU ${cpuTotal(cpu).toFixed(0)} ms`,
         );
       }
     }
@@ -461,9 +497,15 @@ export async function measureTimeToMedia(
         console.log(traceSummary(traces[setup]));
       }
     }
-    return { date: new Date().toISOString(), runs, chromium: browser.version() };
+    return {
+      date: new Date().toISOString(),
+      runs,
+      chromium: browser.version(),
+      ...(path === undefined ? {} : { path }),
+    };
   } finally {
     await browser?.close();
+    for (const proxy of proxies) await proxy.close();
     children.killAll();
     await rm(parent, { recursive: true, force: true });
   }
@@ -552,15 +594,47 @@ function renderCpuTable(result: TimeToMediaResult): string[] {
   ];
 }
 
-/** The markdown section for docs/performance.md. */
-export function renderTimeToMediaSection(result: TimeToMediaResult): string {
+/** The runs of `setup`, in ms, for a table cell. */
+function runList(result: TimeToMediaResult, setup: TimeToMediaSetup): string {
+  return millisOf(result, setup)
+    .map((millis) => millis.toFixed(0))
+    .join(', ');
+}
+
+/** The lines of the table and ratio of one measurement. */
+function renderMedians(result: TimeToMediaResult): string[] {
   const { original, parley, ratio, pairedRatio } = timeToMediaMedians(result);
   const [low, high] = timeToMediaRatioInterval(result);
-  const list = (setup: TimeToMediaSetup) =>
-    result.runs
-      .filter((r) => r.setup === setup)
-      .map((r) => r.millis.toFixed(0))
-      .join(', ');
+  return [
+    '| Setup | Median ms | Runs (ms) |',
+    '| --- | --- | --- |',
+    `| Original page on python-socketio | ${original.toFixed(0)} | ${runList(result, 'original')} |`,
+    `| Parley app on Parley | ${parley.toFixed(0)} | ${runList(result, 'parley')} |`,
+    '',
+    `Parley ÷ original: **${ratio.toFixed(2)}** (95% interval ${low.toFixed(2)}–${high.toFixed(2)}, resampling the runs;`,
+    `median of the per-run ratios, each Parley call ÷ the original call measured next to it: ${pairedRatio.toFixed(2)}).`,
+  ];
+}
+
+/** The subsection of the measurement over a distance. */
+function renderDistantSection(result: TimeToMediaResult & { readonly path: NetworkPath }): string[] {
+  const { oneWayMs, handshakeRoundTrips } = result.path;
+  return [
+    '',
+    `### Over a distance: ${2 * oneWayMs} ms round trip to the server`,
+    '',
+    `The same measurement, with each server behind a proxy (bench/delay-proxy.ts) that delays every chunk`,
+    `${oneWayMs} ms each way, and the first of each new connection ${handshakeRoundTrips} round trips more, as the`,
+    'handshakes of TCP and TLS 1.3 would; each tab in a browser context of its own, as two people’s',
+    'browsers are, so that nothing the first tab cached or connected serves the second. The media',
+    'stays on loopback.',
+    '',
+    ...renderMedians(result),
+  ];
+}
+
+/** The markdown section for docs/performance.md; `distant`, if given, is the measurement over a distance. */
+export function renderTimeToMediaSection(result: TimeToMediaResult, distant?: TimeToMediaResult): string {
   return [
     TTM_BEGIN,
     '## Time to media',
@@ -578,14 +652,9 @@ export function renderTimeToMediaSection(result: TimeToMediaResult): string {
     '- **Parley**: the web app built by Vite, served by `parley serve` with its defaults; each call in',
     '  a room of its own (the example has one room only).',
     '',
-    '| Setup | Median ms | Runs (ms) |',
-    '| --- | --- | --- |',
-    `| Original page on python-socketio | ${original.toFixed(0)} | ${list('original')} |`,
-    `| Parley app on Parley | ${parley.toFixed(0)} | ${list('parley')} |`,
-    '',
-    `Parley ÷ original: **${ratio.toFixed(2)}** (95% interval ${low.toFixed(2)}–${high.toFixed(2)}, resampling the runs;`,
-    `median of the per-run ratios, each Parley call ÷ the original call measured next to it: ${pairedRatio.toFixed(2)}).`,
+    ...renderMedians(result),
     ...renderCpuTable(result),
+    ...(distant?.path === undefined ? [] : renderDistantSection({ ...distant, path: distant.path })),
     TTM_END,
   ].join('\n');
 }
@@ -604,14 +673,17 @@ export function withTimeToMediaSection(document: string, section: string, notesM
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const children = new ChildSet();
   const deadline = setTimeout(() => {
-    console.error('bench/time-to-media.ts: gave up after 10 minutes');
+    console.error('bench/time-to-media.ts: gave up after 20 minutes');
     children.killAll();
     process.exit(2);
-  }, 10 * 60_000);
+  }, 20 * 60_000);
   deadline.unref();
   try {
     const result = await measureTimeToMedia(children, timeToMediaRunsFromEnv());
-    const section = renderTimeToMediaSection(result);
+    const path = timeToMediaPathFromEnv();
+    const distant =
+      path === undefined ? undefined : await measureTimeToMedia(children, timeToMediaRunsFromEnv(), false, path);
+    const section = renderTimeToMediaSection(result, distant);
     console.log(`\n${section}\n`);
     const output = process.env['BENCH_OUTPUT'];
     if (output !== undefined && output !== '') {

@@ -8,6 +8,7 @@ import { readTreeCpuNanos } from '../bench/proc-stats.js';
 import {
   medianCallCpu,
   renderTimeToMediaSection,
+  timeToMediaPathFromEnv,
   timeToMediaRatioInterval,
   type CallCpu,
   type TimeToMediaResult,
@@ -124,5 +125,41 @@ describe('the time-to-media section', () => {
     });
     expect(section).toContain('Parley ÷ original: **1.36**');
     expect(section).not.toContain('CPU');
+  });
+
+  it('adds the measurement over a distance, with its own medians and ratio, when there is one', () => {
+    const distant: TimeToMediaResult = {
+      ...result,
+      path: { oneWayMs: 25, handshakeRoundTrips: 2 },
+      runs: [800, 700, 820, 720, 780, 690].map((millis, run) => ({
+        setup: run % 2 === 0 ? 'original' : 'parley',
+        millis,
+      })),
+    };
+    const section = renderTimeToMediaSection(result, distant);
+    expect(section).toContain('Parley ÷ original: **1.36**');
+    expect(section).toContain('### Over a distance: 50 ms round trip to the server');
+    expect(section).toContain('| Parley app on Parley | 700 | 700, 720, 690 |');
+    expect(section).toContain('Parley ÷ original: **0.88**');
+    // Without one, or with a result taken on loopback, there is no such part.
+    expect(renderTimeToMediaSection(result)).not.toContain('Over a distance');
+    expect(renderTimeToMediaSection(result, result)).not.toContain('Over a distance');
+  });
+
+  it('reads the distance from BENCH_TTM_DISTANCE_MS: 25 ms by default, none at 0, and refuses nonsense', () => {
+    const saved = process.env['BENCH_TTM_DISTANCE_MS'];
+    try {
+      delete process.env['BENCH_TTM_DISTANCE_MS'];
+      expect(timeToMediaPathFromEnv()).toEqual({ oneWayMs: 25, handshakeRoundTrips: 2 });
+      process.env['BENCH_TTM_DISTANCE_MS'] = '0';
+      expect(timeToMediaPathFromEnv()).toBeUndefined();
+      process.env['BENCH_TTM_DISTANCE_MS'] = '40';
+      expect(timeToMediaPathFromEnv()).toEqual({ oneWayMs: 40, handshakeRoundTrips: 2 });
+      process.env['BENCH_TTM_DISTANCE_MS'] = 'far';
+      expect(() => timeToMediaPathFromEnv()).toThrow(/BENCH_TTM_DISTANCE_MS/);
+    } finally {
+      if (saved === undefined) delete process.env['BENCH_TTM_DISTANCE_MS'];
+      else process.env['BENCH_TTM_DISTANCE_MS'] = saved;
+    }
   });
 });

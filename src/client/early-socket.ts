@@ -6,8 +6,9 @@
  * On a real network every new connection costs round trips before its first byte (TCP, then
  * TLS), and so does every script file the page waits for. Opened from the page's head, the
  * WebSocket's handshakes run beside the script downloads instead of after them: the join reaches
- * the server that much sooner (docs/performance.md, "Time to media over a distance").
+ * the server that much sooner (docs/performance.md, "Eighth round: over a distance").
  */
+
 /** The socket the inline script opened, and the messages it received before anyone listened. */
 export interface EarlySocket {
   readonly socket: WebSocket;
