@@ -5,7 +5,7 @@
  * whose first peer waited alone longer than its credentials live.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from './helpers/browser.js';
 import { startTestServer } from './helpers/parley.js';
 import {
@@ -47,6 +47,15 @@ afterAll(async () => {
   await app?.remove();
 });
 
+/** The configuration of the page's current peer connection (its ICE servers and policy). */
+function peerConfiguration(page: Page): Promise<RTCConfiguration> {
+  return page.evaluate(
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- test code naming a page variable
+    (expression) => (new Function(`return (${expression});`)() as RTCPeerConnection).getConfiguration(),
+    CURRENT_PC,
+  );
+}
+
 describe('a call with ?policy=relay', () => {
   it('runs through coturn with the credentials Parley issued: the selected candidate pair is relay', async () => {
     const context = await browser.newContext();
@@ -58,11 +67,7 @@ describe('a call with ?policy=relay', () => {
       for (const page of [first, second]) await expectRemoteVideoFlowing(page);
 
       for (const page of [first, second]) {
-        const configuration = await page.evaluate(
-          // eslint-disable-next-line @typescript-eslint/no-implied-eval -- test code naming a page variable
-          (expression) => (new Function(`return (${expression});`)() as RTCPeerConnection).getConfiguration(),
-          CURRENT_PC,
-        );
+        const configuration = await peerConfiguration(page);
         expect(configuration.iceTransportPolicy).toBe('relay');
         // The credentials are Parley's TURN REST ones, never the secret itself.
         const server = configuration.iceServers?.find((s) => [s.urls].flat().some((u) => u.startsWith('turn:')));
@@ -85,12 +90,8 @@ describe('a peer that waited alone longer than its TURN credentials live', () =>
       const first = await openApp(context, url);
       await waitForStatus(first, 'waiting', 30_000);
       /** The TURN username the first tab's peer connection would allocate with now. */
-      const username = () =>
-        first.evaluate((expression) => {
-          // eslint-disable-next-line @typescript-eslint/no-implied-eval -- test code naming a page variable
-          const pc = new Function(`return (${expression});`)() as RTCPeerConnection;
-          return pc.getConfiguration().iceServers?.find((s) => s.username !== undefined)?.username;
-        }, CURRENT_PC);
+      const username = async () =>
+        (await peerConfiguration(first)).iceServers?.find((s) => s.username !== undefined)?.username;
       await expect.poll(username).toMatch(/^\d+:/);
       const issued = await username();
       // The first peer offers, and so gathers, only once the second arrives: after its first
