@@ -2,8 +2,9 @@
  * Media that behaves, in real Chromium against a real Parley: every local track stopped after a
  * hang-up, a room-full refusal and pagehide; switching the camera and microphone mid-call with
  * replaceTrack and no new offer; screen sharing (Chromium's fake capture) and the camera coming
- * back, also when the share ends on its own; the other person's camera off, muted, audio only,
- * sharing screen and name on the remote tile.
+ * back, also when the share ends on its own; screen sharing from a call without a camera (a
+ * renegotiation); the other person's camera off, muted, audio only, sharing screen and name on the
+ * remote tile.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -77,6 +78,46 @@ function sentTracks(page: Page): Promise<string[]> {
     const pc = (window as unknown as { __parleyPcs: RTCPeerConnection[] }).__parleyPcs.at(-1);
     return (pc?.getSenders() ?? []).map((sender) => `${sender.track?.kind}:${sender.track?.label}`).sort();
   });
+}
+
+/** Run before the page's scripts: getUserMedia finds no camera (a microphone only). */
+const NO_CAMERA = `
+  (() => {
+    const original = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+    navigator.mediaDevices.getUserMedia = (constraints) =>
+      constraints && constraints.video
+        ? Promise.reject(new DOMException('refused by the test', 'NotFoundError'))
+        : original(constraints);
+  })();
+`;
+
+/** Whether the remote tile shows its placeholder, and the size of the picture under it. */
+function remoteTile(page: Page): Promise<{ placeholder: boolean; videoWidth: number }> {
+  return page.evaluate(() => ({
+    placeholder: getComputedStyle(document.getElementById('remote-placeholder')!).display !== 'none',
+    videoWidth: document.querySelector<HTMLVideoElement>('[data-testid="remote-video"]')!.videoWidth,
+  }));
+}
+
+/** Whether the self-view or its placeholder is shown, and the self-view's picture size. */
+function selfView(page: Page): Promise<{ visible: boolean; placeholder: boolean; videoWidth: number }> {
+  return page.evaluate(() => {
+    const video = document.querySelector<HTMLVideoElement>('[data-testid="local-video"]')!;
+    const placeholder = document.querySelector<HTMLElement>('[data-testid="local-placeholder"]')!;
+    return {
+      visible: getComputedStyle(video).visibility !== 'hidden',
+      placeholder: getComputedStyle(placeholder).display !== 'none',
+      videoWidth: video.videoWidth,
+    };
+  });
+}
+
+/** How many media sections (transceivers) the page's current peer connection has. */
+function transceiverCount(page: Page): Promise<number> {
+  return page.evaluate(
+    () =>
+      (window as unknown as { __parleyPcs: RTCPeerConnection[] }).__parleyPcs.at(-1)?.getTransceivers().length ?? -1,
+  );
 }
 
 function setLocalCalls(page: Page): Promise<number> {
@@ -235,7 +276,7 @@ describe('media controls', () => {
       await expect.poll(async () => (await remoteInfo(b)).badges).toEqual(['camera-off', 'muted']);
       expect((await remoteInfo(b)).hidden).toBe(false);
       await expect
-        .poll(() => b.evaluate(() => document.getElementById('call')!.classList.contains('remote-camera-off')))
+        .poll(() => b.evaluate(() => document.getElementById('call')!.classList.contains('remote-no-video')))
         .toBe(true);
 
       await a.getByTestId('settings').click();
@@ -256,17 +297,9 @@ describe('media controls', () => {
     }
   }, 180_000);
 
-  it('shows a peer without a camera as audio only', async () => {
+  it('shows a peer without a camera as audio only, and lets it share its screen', async () => {
     const context = await newContext();
-    await context.addInitScript(`
-      (() => {
-        const original = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
-        navigator.mediaDevices.getUserMedia = (constraints) =>
-          constraints && constraints.video
-            ? Promise.reject(new DOMException('refused by the test', 'NotFoundError'))
-            : original(constraints);
-      })();
-    `);
+    await context.addInitScript(NO_CAMERA);
     const other = await newContext();
     try {
       const url = `${parley.url}/?room=audio-only-tile`;
@@ -274,11 +307,57 @@ describe('media controls', () => {
       const full = await openApp(other, url);
       for (const page of [audioOnly, full]) await waitForStatus(page, 'connected', 45_000);
       await expect.poll(async () => (await remoteInfo(full)).badges).toEqual(['audio-only']);
-      expect(await audioOnly.getByTestId('share-screen').isDisabled()).toBe(true);
+      // No picture to show: the placeholder, not a black tile.
+      await expect.poll(() => remoteTile(full)).toEqual({ placeholder: true, videoWidth: 0 });
       await expectRemoteVideoFlowing(audioOnly);
+
+      // The screen goes out on the video section the other side's offer brought: a renegotiation.
+      const calls = await setLocalCalls(audioOnly);
+      await audioOnly.getByTestId('share-screen').click();
+      await expect.poll(() => sentTracks(audioOnly)).toContainEqual(expect.stringMatching(/^video:screen/));
+      await expect.poll(async () => (await remoteInfo(full)).badges).toEqual(['sharing-screen']);
+      await expect.poll(() => remoteTile(full)).toEqual({ placeholder: false, videoWidth: 1280 });
+      await expectRemoteVideoFlowing(full);
+      expect(await setLocalCalls(audioOnly)).toBeGreaterThan(calls);
+      expect(await selfView(audioOnly)).toEqual({ visible: true, placeholder: false, videoWidth: 1280 });
+
+      await audioOnly.getByTestId('share-screen').click();
+      await expect.poll(async () => (await remoteInfo(full)).badges).toEqual(['audio-only']);
+      await expect.poll(() => remoteTile(full)).toMatchObject({ placeholder: true });
+      await expect.poll(() => localTracks(audioOnly)).toContainEqual(expect.stringMatching(/^video:screen.*:ended$/));
+      expect((await sentTracks(audioOnly)).filter((track) => track.startsWith('video:'))).toEqual([]);
+      await expect.poll(() => selfView(audioOnly)).toMatchObject({ visible: false, placeholder: true });
+      // The call goes on, and sharing again needs no new media section.
+      await audioOnly.getByTestId('share-screen').click();
+      await expect.poll(async () => (await remoteInfo(full)).badges).toEqual(['sharing-screen']);
+      await expectRemoteVideoFlowing(full);
+      expect(await transceiverCount(audioOnly)).toBe(2);
     } finally {
       await context.close();
       await other.close();
+    }
+  }, 150_000);
+
+  it('shares the screen between two people without cameras on a video section of its own', async () => {
+    const contexts = [await newContext(), await newContext()];
+    try {
+      for (const context of contexts) await context.addInitScript(NO_CAMERA);
+      const url = `${parley.url}/?room=audio-only-share`;
+      const a = await openApp(contexts[0], url);
+      const b = await openApp(contexts[1], url);
+      for (const page of [a, b]) await waitForStatus(page, 'connected', 45_000);
+      expect(await transceiverCount(a)).toBe(1);
+      await b.getByTestId('share-screen').click();
+      await expect.poll(async () => (await remoteInfo(a)).badges).toEqual(['sharing-screen']);
+      await expectRemoteVideoFlowing(a);
+      expect(await transceiverCount(a)).toBe(2);
+      await b.getByTestId('share-screen').click();
+      await expect.poll(async () => (await remoteInfo(a)).badges).toEqual(['audio-only']);
+      await expect.poll(() => remoteTile(a)).toMatchObject({ placeholder: true });
+      for (const page of [a, b])
+        expect(await page.getByTestId('call-state').getAttribute('data-status')).toBe('connected');
+    } finally {
+      await Promise.all(contexts.map((context) => context.close()));
     }
   }, 150_000);
 });

@@ -1,7 +1,8 @@
 /**
  * The adapter's media paths on the fake peer connection: device switches and screen sharing
- * through `replaceTrack` with no renegotiation, the media-state message both ways, and every
- * local track released on hang-up, dispose and a refused join.
+ * through `replaceTrack` with no renegotiation, screen sharing from a call without a camera
+ * (a video transceiver that starts and stops sending, renegotiated), the media-state message
+ * both ways, and every local track released on hang-up, dispose and a refused join.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -9,7 +10,7 @@ import { SimulatedClock } from 'xstate';
 import { createPeerAdapter } from '../src/client/peer-adapter.js';
 import { mediaStateMessage, parseMediaState } from '../src/client/peer-media.js';
 import { flush } from './helpers/fake-peer-effects.js';
-import { createFakeRtc, type FakePeerConnection } from './helpers/fake-peer-connection.js';
+import { createFakeRtc, type FakePeerConnection, type FakeRtpTransceiver } from './helpers/fake-peer-connection.js';
 import { fakeMediaDevices, fakeStream, fakeTrack, type FakeMediaStreamTrack } from './helpers/fake-media.js';
 import { fakeSocketFactory } from './helpers/fake-signaling.js';
 
@@ -55,6 +56,16 @@ const mediaChannel = (pc: FakePeerConnection) => pc.channels.find((channel) => c
 const sentStates = (pc: FakePeerConnection) => mediaChannel(pc).sent.map((text) => parseMediaState(text));
 const videoSender = (pc: FakePeerConnection) => pc.senders.find((sender) => sender.track?.kind === 'video')!;
 const audioSender = (pc: FakePeerConnection) => pc.senders.find((sender) => sender.track?.kind === 'audio')!;
+const videoTransceivers = (pc: FakePeerConnection): FakeRtpTransceiver[] =>
+  pc.transceivers.filter((transceiver) => transceiver.receiver.track.kind === 'video');
+
+/** Lets the machine make the offer a change needs, and answers it. */
+async function answered(t: ReturnType<typeof setup>): Promise<void> {
+  await flush();
+  t.socket().deliver('data', { type: 'answer', sdp: 'their answer' });
+  await flush();
+  await flush();
+}
 
 /** What proves a renegotiation: an offer made or sent. */
 function negotiations(t: ReturnType<typeof setup>) {
@@ -96,7 +107,81 @@ describe('peer adapter media', () => {
   it('says it is audio only when it has no camera', async () => {
     const t = await connected({ video: false });
     expect(sentStates(t.pc())).toEqual([{ name: '', camera: 'none', microphone: 'on', screenSharing: false }]);
-    await expect(t.adapter.startScreenShare()).rejects.toThrow(/camera/);
+  });
+
+  it('shares the screen from a call without a camera on a new video transceiver, renegotiated, and stops sending after', async () => {
+    const t = await connected({ video: false });
+    const before = negotiations(t);
+    await t.adapter.startScreenShare();
+    const screen = t.devices.given[0];
+    const [video] = videoTransceivers(t.pc());
+    expect(video).toMatchObject({ direction: 'sendrecv' });
+    expect(video?.sender.track).toBe(screen);
+    expect(t.stream.getVideoTracks()).toEqual([screen]);
+    expect(t.adapter.getSnapshot().local).toMatchObject({ video: true, screen: true, hasCamera: false });
+    expect(sentStates(t.pc()).at(-1)).toEqual({ name: '', camera: 'none', microphone: 'on', screenSharing: true });
+    await answered(t);
+    expect(negotiations(t).sent).toBe(before.sent + 1);
+
+    await t.adapter.stopScreenShare();
+    expect(video).toMatchObject({ direction: 'recvonly' });
+    expect(video?.sender.track).toBeNull();
+    expect(screen.readyState).toBe('ended');
+    expect(t.stream.getVideoTracks()).toEqual([]);
+    expect(t.adapter.getSnapshot().local).toMatchObject({ video: false, screen: false });
+    expect(sentStates(t.pc()).at(-1)).toMatchObject({ camera: 'none', screenSharing: false });
+    await answered(t);
+    expect(negotiations(t).sent).toBe(before.sent + 2);
+
+    // Sharing again reuses the transceiver: no new media section.
+    await t.adapter.startScreenShare();
+    expect(videoTransceivers(t.pc())).toEqual([video]);
+    expect(video).toMatchObject({ direction: 'sendrecv' });
+    expect(video?.sender.track).toBe(t.devices.given[1]);
+    await answered(t);
+    expect(negotiations(t).sent).toBe(before.sent + 3);
+    expect(t.rtc.violations).toEqual([]);
+    expect(t.warnings).toEqual([]);
+  });
+
+  it("shares the screen from a call without a camera on the video section the other side's offer brought", async () => {
+    const t = await connected({ video: false });
+    const theirs = t.pc().addRemoteTransceiver('video');
+    const before = negotiations(t);
+    await t.adapter.startScreenShare();
+    const screen = t.devices.given[0];
+    expect(videoTransceivers(t.pc())).toEqual([theirs]);
+    expect(theirs.direction).toBe('sendrecv');
+    expect(theirs.sender.track).toBe(screen);
+    // The other side's `ontrack` names our stream, as for our microphone.
+    expect(theirs.sender.streams).toEqual([t.stream]);
+    await answered(t);
+    expect(negotiations(t).sent).toBe(before.sent + 1);
+
+    // The browser's own "Stop sharing" ends the track: the section receives only again.
+    screen.end();
+    await flush();
+    expect(theirs.direction).toBe('recvonly');
+    expect(theirs.sender.track).toBeNull();
+    expect(t.adapter.getSnapshot().local.screen).toBe(false);
+    expect(t.rtc.violations).toEqual([]);
+  });
+
+  it('sends a screen shared without a camera on the next peer connection too, and stops it there', async () => {
+    const t = await connected({ video: false });
+    await t.adapter.startScreenShare();
+    const screen = t.devices.given[0];
+    await answered(t);
+    const first = t.pc();
+    t.socket().deliver('peer-left');
+    await flush();
+    expect(t.pc()).not.toBe(first);
+    const [video] = videoTransceivers(t.pc());
+    expect(video?.sender.track).toBe(screen);
+    await t.adapter.stopScreenShare();
+    expect(video).toMatchObject({ direction: 'recvonly' });
+    expect(video?.sender.track).toBeNull();
+    expect(t.warnings).toEqual([]);
   });
 
   it("shows the other side's media state, and ignores malformed messages with a warning", async () => {

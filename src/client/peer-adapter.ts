@@ -118,7 +118,11 @@ export interface PeerAdapter {
   switchCamera(deviceId: string): Promise<void>;
   /** Sends microphone `deviceId` instead of the current one (`replaceTrack`); stops the old one. */
   switchMicrophone(deviceId: string): Promise<void>;
-  /** Sends the screen (`getDisplayMedia`) in place of the camera until {@link PeerAdapter.stopScreenShare} or the browser's own "Stop sharing". */
+  /**
+   * Sends the screen (`getDisplayMedia`) in place of the camera until {@link PeerAdapter.stopScreenShare}
+   * or the browser's own "Stop sharing". In a call without a camera the screen goes out on a
+   * video transceiver that starts sending, which the machine renegotiates.
+   */
   startScreenShare(): Promise<void>;
   /** Sends the camera again. */
   stopScreenShare(): Promise<void>;

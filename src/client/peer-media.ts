@@ -6,9 +6,12 @@
  *
  * Switching a device or sharing the screen swaps the outgoing track with
  * `RTCRtpSender.replaceTrack`, which needs no renegotiation
- * (https://w3c.github.io/webrtc-pc/#dom-rtcrtpsender-replacetrack). Hanging up, a refused join
- * and disposing stop every local track (the camera light goes off); the next join gets them
- * again with the same devices.
+ * (https://w3c.github.io/webrtc-pc/#dom-rtcrtpsender-replacetrack). A call without a camera has
+ * no video to replace: there a shared screen goes out on a video transceiver that starts
+ * sending (the one the other side's offer brought, or a new one), which the machine renegotiates
+ * like any `negotiationneeded`; when sharing stops the transceiver goes back to receiving only.
+ * Hanging up, a refused join and disposing stop every local track (the camera light goes off);
+ * the next join gets them again with the same devices.
  */
 import type { MediaState } from './call-snapshot.js';
 
@@ -144,6 +147,7 @@ export function createPeerMedia(options: PeerMediaOptions): PeerMedia {
   let released = false;
   let name = cleanDisplayName(options.displayName);
   let senders: { audio?: RTCRtpSender; video?: RTCRtpSender } = {};
+  let connection: RTCPeerConnection | undefined;
   let channel: RTCDataChannel | undefined;
   let lastSent: string | undefined;
   let remoteMessage: MediaStateMessage | undefined;
@@ -206,12 +210,52 @@ export function createPeerMedia(options: PeerMediaOptions): PeerMedia {
     shared.stop();
   };
 
+  /**
+   * Without a camera: sends `track` on a video transceiver that sends nothing yet (the other
+   * side's offer brought one, or an earlier share left one), or on a new one (`addTrack`). Either
+   * way the transceiver now sends, which fires `negotiationneeded`.
+   */
+  const sendWithoutCamera = async (track: MediaStreamTrack) => {
+    stream?.addTrack(track);
+    const current = connection;
+    if (current === undefined) return; // not in a call: the next peer connection takes it from the stream
+    const idle = senders.video ?? current.getTransceivers().find(isIdleVideo)?.sender;
+    if (idle === undefined) {
+      senders.video = current.addTrack(track, ...(stream === undefined ? [] : [stream]));
+      return;
+    }
+    senders.video = idle;
+    try {
+      await idle.replaceTrack(track);
+      // The other side's `ontrack` then names our stream, as for the tracks added with it.
+      if (stream !== undefined) idle.setStreams?.(stream);
+    } catch (error) {
+      warn('sending the screen failed', error);
+    }
+    const transceiver = transceiverOf(current, idle);
+    if (transceiver !== undefined) transceiver.direction = withSending(transceiver.direction, true);
+  };
+
+  /** Without a camera: the screen's transceiver sends nothing and goes back to receiving only. */
+  const stopSendingWithoutCamera = async (shared: MediaStreamTrack) => {
+    stream?.removeTrack(shared);
+    const sender = senders.video;
+    if (sender === undefined || connection === undefined) return;
+    const transceiver = transceiverOf(connection, sender);
+    if (transceiver !== undefined) transceiver.direction = withSending(transceiver.direction, false);
+    try {
+      await sender.replaceTrack(null);
+    } catch (error) {
+      warn('stopping the screen failed', error);
+    }
+  };
+
   const stopScreenShare = async () => {
     const shared = screen;
     if (shared === undefined) return;
     dropScreen(shared);
     if (camera !== undefined) await swapTrack('video', shared, camera);
-    else stream?.removeTrack(shared);
+    else await stopSendingWithoutCamera(shared);
     changed();
   };
 
@@ -277,11 +321,12 @@ export function createPeerMedia(options: PeerMediaOptions): PeerMedia {
     get released() {
       return released;
     },
-    attach(connection) {
+    attach(next) {
       senders = {};
+      connection = next;
       if (stream === undefined) return;
       for (const track of stream.getTracks()) {
-        const sender = connection.addTrack(track, stream);
+        const sender = next.addTrack(track, stream);
         if (track.kind === 'audio' || track.kind === 'video') senders[track.kind] = sender;
       }
     },
@@ -310,6 +355,7 @@ export function createPeerMedia(options: PeerMediaOptions): PeerMedia {
     },
     detach() {
       senders = {};
+      connection = undefined;
       channel = undefined;
       lastSent = undefined;
       remoteMessage = undefined;
@@ -334,8 +380,7 @@ export function createPeerMedia(options: PeerMediaOptions): PeerMedia {
     switchMicrophone: (deviceId) => switchDevice('audio', deviceId),
     async startScreenShare() {
       if (screen !== undefined) return;
-      // Without a camera there is no video sender to reuse, and adding one would mean renegotiating.
-      if (camera === undefined || released) throw new Error('screen sharing replaces the camera, and there is none');
+      if (released) throw new Error('the call is over: join again to share the screen');
       const devices = options.mediaDevices();
       if (devices?.getDisplayMedia === undefined) throw new Error('this browser cannot share the screen');
       const display = await devices.getDisplayMedia({ video: true, audio: false });
@@ -347,7 +392,8 @@ export function createPeerMedia(options: PeerMediaOptions): PeerMedia {
       }
       screen = track;
       track.addEventListener('ended', onScreenEnded);
-      await swapTrack('video', camera, track);
+      if (camera !== undefined) await swapTrack('video', camera, track);
+      else await sendWithoutCamera(track);
       changed();
     },
     stopScreenShare,
@@ -394,6 +440,28 @@ export function createPeerMedia(options: PeerMediaOptions): PeerMedia {
       changed();
     },
   };
+}
+
+/** A video transceiver that sends nothing and may: one a remote offer brought, or a share left. */
+function isIdleVideo(transceiver: RTCRtpTransceiver): boolean {
+  return (
+    transceiver.receiver.track.kind === 'video' &&
+    transceiver.sender.track === null &&
+    transceiver.direction !== 'stopped' &&
+    transceiver.currentDirection !== 'stopped'
+  );
+}
+
+function transceiverOf(connection: RTCPeerConnection, sender: RTCRtpSender): RTCRtpTransceiver | undefined {
+  return connection.getTransceivers().find((transceiver) => transceiver.sender === sender);
+}
+
+/** `direction` with sending turned on or off, receiving as it was. */
+function withSending(direction: RTCRtpTransceiverDirection, send: boolean): RTCRtpTransceiverDirection {
+  if (direction === 'stopped') return direction;
+  const receives = direction === 'sendrecv' || direction === 'recvonly';
+  if (send) return receives ? 'sendrecv' : 'sendonly';
+  return receives ? 'recvonly' : 'inactive';
 }
 
 function deviceIdOf(track: MediaStreamTrack | undefined): string | undefined {

@@ -96,6 +96,8 @@ export class FakeDataChannel {
 export class FakeRtpSender {
   /** Every track `replaceTrack` was given, in order. */
   readonly replaced: (MediaStreamTrack | null)[] = [];
+  /** The streams `setStreams` was given last (the remote side's `ontrack` streams). */
+  streams: readonly MediaStream[] = [];
 
   constructor(
     public track: MediaStreamTrack | null,
@@ -107,6 +109,41 @@ export class FakeRtpSender {
     this.replaced.push(track);
     this.track = track;
     return Promise.resolve();
+  }
+
+  setStreams(...streams: MediaStream[]): void {
+    this.streams = streams;
+  }
+}
+
+/**
+ * A transceiver: one media section. `addTrack` makes one that sends and receives; the remote
+ * offer makes one per section it brings ({@link FakePeerConnection.addRemoteTransceiver}). A
+ * change of `direction` needs a negotiation, as in a browser.
+ */
+export class FakeRtpTransceiver {
+  readonly receiver: { readonly track: { readonly kind: string } };
+  currentDirection: RTCRtpTransceiverDirection | null = null;
+  private wanted: RTCRtpTransceiverDirection;
+
+  constructor(
+    kind: string,
+    readonly sender: FakeRtpSender,
+    direction: RTCRtpTransceiverDirection,
+    private readonly onDirectionChange: () => void,
+  ) {
+    this.receiver = { track: { kind } };
+    this.wanted = direction;
+  }
+
+  get direction(): RTCRtpTransceiverDirection {
+    return this.wanted;
+  }
+
+  set direction(direction: RTCRtpTransceiverDirection) {
+    if (direction === this.wanted) return;
+    this.wanted = direction;
+    this.onDirectionChange();
   }
 }
 
@@ -134,6 +171,7 @@ export class FakePeerConnection {
   readonly channels: FakeDataChannel[] = [];
   readonly tracks: MediaStreamTrack[] = [];
   readonly senders: FakeRtpSender[] = [];
+  readonly transceivers: FakeRtpTransceiver[] = [];
   restartIceCalls = 0;
   rollbacks = 0;
   closed = false;
@@ -171,12 +209,29 @@ export class FakePeerConnection {
     this.tracks.push(track);
     const sender = new FakeRtpSender(track, this);
     this.senders.push(sender);
+    this.transceivers.push(new FakeRtpTransceiver(track.kind, sender, 'sendrecv', () => this.markNegotiationNeeded()));
     this.markNegotiationNeeded();
     return sender;
   }
 
   getSenders(): FakeRtpSender[] {
     return [...this.senders];
+  }
+
+  getTransceivers(): FakeRtpTransceiver[] {
+    return [...this.transceivers];
+  }
+
+  /**
+   * Test hook: a media section of `kind` that the remote offer brought and we only receive on
+   * (a transceiver with no track to send, `recvonly`), as `setRemoteDescription` makes one.
+   */
+  addRemoteTransceiver(kind: 'audio' | 'video'): FakeRtpTransceiver {
+    const sender = new FakeRtpSender(null, this);
+    this.senders.push(sender);
+    const transceiver = new FakeRtpTransceiver(kind, sender, 'recvonly', () => this.markNegotiationNeeded());
+    this.transceivers.push(transceiver);
+    return transceiver;
   }
 
   createDataChannel(label: string, init: RTCDataChannelInit = {}): FakeDataChannel {

@@ -43,6 +43,7 @@ export {
   FakeIceCandidate,
   FakePeerConnection,
   FakeRtpSender,
+  FakeRtpTransceiver,
   type Delay,
   type FakeCall,
   type FakeRtc,

@@ -8,6 +8,7 @@ import type { CallSnapshot } from '../call-snapshot.js';
 import type { PeerAdapter } from '../peer-adapter.js';
 import { setAttribute, setData, setDisabled, setHidden, setText } from './dom-writes.js';
 import type { Notices } from './notices.js';
+import { showSelfView } from './self-view.js';
 import { readChoice, rememberChoice, storedDisplayName, type StoredChoice } from './stored-choices.js';
 
 /** Statuses in which the other person is there to be described. */
@@ -38,7 +39,7 @@ export function bindMediaControls(
   const devices: MediaDevices | undefined = navigator.mediaDevices;
   ui.displayName.value = storedDisplayName();
 
-  // Screen sharing replaces the camera's video, so it needs a camera in the call.
+  // The screen goes out in place of the camera, or, in a call without one, as the call's video.
   const canShare = typeof devices?.getDisplayMedia === 'function';
   ui.shareScreen.hidden = !canShare;
   ui.shareScreen.addEventListener('click', () => {
@@ -114,9 +115,12 @@ export function bindMediaControls(
   adapter.subscribe((call) => {
     renderRemote(ui, call);
     const { local } = call;
-    setDisabled(ui.shareScreen, !local.hasCamera || !IN_ROOM_OR_CALL.has(call.status));
+    setDisabled(ui.shareScreen, !IN_ROOM_OR_CALL.has(call.status));
     setShareButton(ui.shareScreen, local.screen);
     ui.call.classList.toggle('sharing-screen', local.screen);
+    // Without a camera the self-view shows the shared screen, and nothing once sharing stops.
+    if (local.screen) showSelfView(stream);
+    setHidden(ui.localVideo, !local.hasCamera && !local.screen);
   });
 }
 
@@ -151,8 +155,8 @@ function renderRemote(ui: MediaControlsElements, call: CallSnapshot): void {
       ui.remoteInfo.append(badge);
     }
   }
-  // A camera that is off sends black frames: show the placeholder instead.
-  ui.call.classList.toggle('remote-camera-off', shown && !remote.video && remote.hasCamera);
+  // A camera that is off sends black frames, and a call without one sends none: the placeholder.
+  ui.call.classList.toggle('remote-no-video', shown && !remote.video);
 }
 
 function setShareButton(button: HTMLButtonElement, sharing: boolean): void {
