@@ -99,6 +99,14 @@ function remoteTile(page: Page): Promise<{ placeholder: boolean; videoWidth: num
   }));
 }
 
+/** The tracks the self-view plays, as `kind:label`. */
+function selfViewTracks(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const shown = document.querySelector<HTMLVideoElement>('[data-testid="local-video"]')!.srcObject;
+    return shown instanceof MediaStream ? shown.getTracks().map((track) => `${track.kind}:${track.label}`) : [];
+  });
+}
+
 /** Whether the self-view or its placeholder is shown, and the self-view's picture size. */
 function selfView(page: Page): Promise<{ visible: boolean; placeholder: boolean; videoWidth: number }> {
   return page.evaluate(() => {
@@ -191,6 +199,9 @@ describe('media controls', () => {
       await expectRemoteVideoFlowing(b);
       const calls = [await setLocalCalls(a), await setLocalCalls(b)];
       expect(await sentTracks(a)).toContainEqual('video:fake_device_0');
+      // The self-view plays the camera alone: given the microphone too, a muted element still
+      // runs an audio output for it.
+      expect(await selfViewTracks(a)).toEqual(['video:fake_device_0']);
 
       await a.getByTestId('settings').click();
       const camera = a.getByTestId('camera-select');
@@ -202,6 +213,7 @@ describe('media controls', () => {
       );
       await camera.selectOption({ label: 'fake_device_2' });
       await expect.poll(() => sentTracks(a)).toContainEqual('video:fake_device_2');
+      await expect.poll(() => selfViewTracks(a)).toEqual(['video:fake_device_2']);
       const microphone = a.getByTestId('microphone-select');
       const options = await microphone.locator('option').allTextContents();
       expect(options.length).toBeGreaterThan(1);
@@ -246,6 +258,7 @@ describe('media controls', () => {
 
       await a.getByTestId('share-screen').click();
       await expect.poll(() => sentTracks(a)).toContainEqual('video:fake_device_0');
+      await expect.poll(() => selfViewTracks(a)).toEqual(['video:fake_device_0']);
       await expect.poll(async () => (await remoteInfo(b)).badges).toEqual([]);
       await expect.poll(() => localTracks(a)).toContainEqual(expect.stringMatching(/^video:screen.*:ended$/));
 

@@ -9,7 +9,9 @@ export function Call({ call, localStream }: { call: PeerAdapter; localStream: Me
   const remoteVideo = useRef<HTMLVideoElement>(null);
 
   useEffect(() => {
-    if (localVideo.current !== null) localVideo.current.srcObject = localStream ?? null;
+    // The camera alone: a muted element given the microphone still runs an audio output for it.
+    if (localVideo.current !== null)
+      localVideo.current.srcObject = localStream === undefined ? null : new MediaStream(localStream.getVideoTracks());
   }, [localStream]);
 
   useEffect(

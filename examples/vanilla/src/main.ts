@@ -12,7 +12,9 @@ const hangUp = element<HTMLButtonElement>('hang-up');
 
 // Camera and microphone if we may; without them the call still receives.
 const localStream = await navigator.mediaDevices?.getUserMedia({ audio: true, video: true }).catch(() => undefined);
-localVideo.srcObject = localStream ?? null;
+// The self-view plays the camera alone: a muted element given the microphone still plays it
+// through an audio output (at volume 0), for nothing.
+localVideo.srcObject = localStream === undefined ? null : new MediaStream(localStream.getVideoTracks());
 
 const call = createPeerAdapter({
   room: roomFromAddress(),

@@ -99,14 +99,17 @@ export function bindMediaControls(
       const deviceId = select.value;
       rememberChoice(kind, deviceId);
       const switching = kind === 'camera' ? adapter.switchCamera(deviceId) : adapter.switchMicrophone(deviceId);
-      switching.catch((error: unknown) => {
-        notices.show('media', {
-          kind: 'media-error',
-          tone: 'warning',
-          text: `Could not switch the ${kind}: ${messageOf(error)}`,
+      // The self-view follows the new camera (a switch changes no part of the call's snapshot).
+      switching
+        .then(() => showSelfView(stream))
+        .catch((error: unknown) => {
+          notices.show('media', {
+            kind: 'media-error',
+            tone: 'warning',
+            text: `Could not switch the ${kind}: ${messageOf(error)}`,
+          });
+          void fillDevices();
         });
-        void fillDevices();
-      });
     });
   };
   bindSelect(ui.cameraSelect, 'camera');
@@ -118,8 +121,9 @@ export function bindMediaControls(
     setDisabled(ui.shareScreen, !IN_ROOM_OR_CALL.has(call.status));
     setShareButton(ui.shareScreen, local.screen);
     ui.call.classList.toggle('sharing-screen', local.screen);
-    // Without a camera the self-view shows the shared screen, and nothing once sharing stops.
-    if (local.screen) showSelfView(stream);
+    // The self-view follows what is sent: the shared screen, the camera again, the devices
+    // started again on rejoin. Without a camera it shows nothing once sharing stops.
+    showSelfView(stream);
     setHidden(ui.localVideo, !local.hasCamera && !local.screen);
   });
 }
