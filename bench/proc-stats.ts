@@ -89,16 +89,25 @@ export function readMachineBusyMicros(): number {
   return ((user + nice + system + irq + softirq + (steal ?? 0)) * 1_000_000) / CLOCK_TICKS_PER_SECOND;
 }
 
+/** CPU time one thread has spent so far, with its process's pid and kind and its name (`comm`). */
+export interface ThreadCpuNanos<Kind extends string> {
+  readonly pid: number;
+  readonly kind: Kind;
+  readonly thread: string;
+  readonly nanos: number;
+}
+
 /**
- * CPU time each live process descending from `root` has spent so far (the sum over its threads of
- * /proc/PID/task/TID/schedstat's first field: nanoseconds on a CPU, not tick-rounded), keyed by
- * pid, with the kind `classify` gives its command line; processes it names `undefined` are left out.
- * Threads that ended are not counted, so a diff over a short window is a lower bound.
+ * CPU time each thread of each live process descending from `root` has spent so far
+ * (/proc/PID/task/TID/schedstat's first field: nanoseconds on a CPU, not tick-rounded), keyed by
+ * `PID:TID`, with the kind `classify` gives its process's command line; processes it names
+ * `undefined` are left out. Threads that ended are not counted, so a diff over a short window is a
+ * lower bound.
  */
-export function readTreeCpuNanos<Kind extends string>(
+export function readTreeThreadCpuNanos<Kind extends string>(
   root: number,
   classify: (commandLine: string) => Kind | undefined,
-): Map<number, { readonly kind: Kind; readonly nanos: number }> {
+): Map<string, ThreadCpuNanos<Kind>> {
   const parents = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -114,24 +123,41 @@ export function readTreeCpuNanos<Kind extends string>(
       if (at === root) return true;
     return false;
   };
-  const result = new Map<number, { kind: Kind; nanos: number }>();
+  const result = new Map<string, ThreadCpuNanos<Kind>>();
   for (const pid of parents.keys()) {
     if (pid === root || !inTree(pid)) continue;
     try {
       const kind = classify(readFileSync(`/proc/${pid}/cmdline`, 'latin1').replaceAll('\0', ' '));
       if (kind === undefined) continue;
-      let nanos = 0;
       for (const task of readdirSync(`/proc/${pid}/task`)) {
         try {
-          nanos += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'latin1').split(' ')[0]);
+          const nanos = Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'latin1').split(' ')[0]);
+          const thread = readFileSync(`/proc/${pid}/task/${task}/comm`, 'latin1').trim();
+          result.set(`${pid}:${task}`, { pid, kind, thread, nanos });
         } catch {
           // The thread ended meanwhile.
         }
       }
-      result.set(pid, { kind, nanos });
     } catch {
       // Exited meanwhile.
     }
+  }
+  return result;
+}
+
+/**
+ * CPU time each live process descending from `root` has spent so far: the sum over its threads of
+ * {@link readTreeThreadCpuNanos}, keyed by pid.
+ */
+export function readTreeCpuNanos<Kind extends string>(
+  root: number,
+  classify: (commandLine: string) => Kind | undefined,
+): Map<number, { readonly kind: Kind; readonly nanos: number }> {
+  const result = new Map<number, { kind: Kind; nanos: number }>();
+  for (const { pid, kind, nanos } of readTreeThreadCpuNanos(root, classify).values()) {
+    const sum = result.get(pid) ?? { kind, nanos: 0 };
+    sum.nanos += nanos;
+    result.set(pid, sum);
   }
   return result;
 }

@@ -34,7 +34,7 @@ import { launchChromium } from '../test/helpers/browser.js';
 import { ChildSet, freePort, sleep } from './child-processes.js';
 import { startDelayProxy, type DelayProxy, type NetworkPath } from './delay-proxy.js';
 import { sectionOf, withSection } from './doc-section.js';
-import { readTreeCpuNanos } from './proc-stats.js';
+import { readTreeThreadCpuNanos, type ThreadCpuNanos } from './proc-stats.js';
 import { percentile } from './relay-frames.js';
 import { seededRandom } from '../src/testing/seeded-random.js';
 
@@ -52,6 +52,8 @@ export interface TimeToMediaRun {
   readonly millis: number;
   /** CPU milliseconds each kind of process spent over that time ({@link CPU_KINDS}). */
   readonly cpu?: CallCpu;
+  /** The same CPU time by thread ({@link threadLabel}): where in the browser the call's cost went. */
+  readonly threads?: Readonly<Record<string, number>>;
 }
 
 /** The processes whose CPU time a call is charged: the browser's, by kind, and the setup's server. */
@@ -72,19 +74,55 @@ function cpuKindOf(setup: TimeToMediaSetup, commandLine: string): CpuKind | unde
   return undefined; // the zygotes, idle
 }
 
-/** A CPU time reading of every process the call is charged ({@link cpuKindOf}). */
-function readCallCpu(setup: TimeToMediaSetup): Map<number, { readonly kind: CpuKind; readonly nanos: number }> {
-  return readTreeCpuNanos(process.pid, (commandLine) => cpuKindOf(setup, commandLine));
+/** A CPU time reading of every thread of every process the call is charged ({@link cpuKindOf}). */
+function readCallCpu(setup: TimeToMediaSetup): CpuReading {
+  return readTreeThreadCpuNanos(process.pid, (commandLine) => cpuKindOf(setup, commandLine));
 }
 
-/** CPU milliseconds per kind between two readings (a process that started in between counts from zero). */
-function cpuBetween(
-  before: ReadonlyMap<number, { readonly kind: CpuKind; readonly nanos: number }>,
-  after: ReadonlyMap<number, { readonly kind: CpuKind; readonly nanos: number }>,
-): CallCpu {
+/** Every thread's CPU time so far, keyed by `PID:TID` ({@link readTreeThreadCpuNanos}). */
+export type CpuReading = ReadonlyMap<string, ThreadCpuNanos<CpuKind>>;
+
+/**
+ * How the bench names a thread: by its process (the renderer of tab A, the one waiting in the
+ * room, or of tab B, the one arriving) and its name without the number of a pool's worker. Each
+ * process's main thread is named after the program (`chromium`, `node`, `python3`): here `main`.
+ */
+export function threadLabel(kind: CpuKind, thread: string, tab?: 'A' | 'B'): string {
+  const name = /^(chromium|node|python3?)$/.test(thread) ? 'main' : thread.replace(/\d+$/, '');
+  return `${kind === 'renderer' ? (tab === undefined ? 'other renderer' : `tab ${tab}`) : kind} ${name}`;
+}
+
+/** The renderers that capture audio (a thread of theirs reads an audio input device): the tabs' pages. */
+function capturingRenderers(reading: CpuReading): Set<number> {
+  const pids = new Set<number>();
+  for (const { pid, kind, thread } of reading.values())
+    if (kind === 'renderer' && thread.startsWith('AudioInputDevi')) pids.add(pid);
+  return pids;
+}
+
+/**
+ * CPU milliseconds between two readings, per kind and per thread ({@link threadLabel}); a thread
+ * that started in between counts from zero. Both pages ask for the microphone as they load, so
+ * tab A's renderer is the one that captured audio when the call began, and tab B's the one that
+ * did by its end. Other renderers (the one a new tab starts in before its navigation, a spare)
+ * are counted apart.
+ */
+export function cpuBetween(
+  before: CpuReading,
+  after: CpuReading,
+): { readonly cpu: CallCpu; readonly threads: Record<string, number> } {
+  const tabA = capturingRenderers(before);
+  const tabB = capturingRenderers(after);
+  const tabOf = (pid: number) => (tabA.has(pid) ? 'A' : tabB.has(pid) ? 'B' : undefined);
   const cpu: Record<CpuKind, number> = { browser: 0, renderer: 0, gpu: 0, utility: 0, server: 0 };
-  for (const [pid, { kind, nanos }] of after) cpu[kind] += (nanos - (before.get(pid)?.nanos ?? 0)) / 1e6;
-  return cpu;
+  const threads: Record<string, number> = {};
+  for (const [key, { pid, kind, thread, nanos }] of after) {
+    const millis = (nanos - (before.get(key)?.nanos ?? 0)) / 1e6;
+    cpu[kind] += millis;
+    const label = threadLabel(kind, thread, tabOf(pid));
+    threads[label] = (threads[label] ?? 0) + millis;
+  }
+  return { cpu, threads };
 }
 
 /** Everything one measurement found. */
@@ -94,7 +132,15 @@ export interface TimeToMediaResult {
   readonly chromium: string;
   /** Where the servers were, when not on loopback. */
   readonly path?: NetworkPath;
+  /**
+   * Calls that never played (no remote video within 30 s), per setup; each was made again. The
+   * original example's page drops remote candidates that arrive before its remote description.
+   */
+  readonly failed?: Readonly<Partial<Record<TimeToMediaSetup, number>>>;
 }
+
+/** How many times one run's call is made before the measurement gives up. */
+const ATTEMPTS_PER_RUN = 3;
 
 export const TTM_BEGIN = '<!-- time-to-media:begin -->';
 export const TTM_END = '<!-- time-to-media:end -->';
@@ -303,6 +349,7 @@ function remotePlayingAt(page: Page): Promise<number> {
 export interface MeasuredCall {
   readonly millis: number;
   readonly cpu: CallCpu;
+  readonly threads: Readonly<Record<string, number>>;
   readonly traces?: { readonly first: Trace; readonly second: Trace };
 }
 
@@ -360,9 +407,9 @@ export async function measureOnce(
     const cpuBefore = readCallCpu(setup);
     await second.goto(url);
     const played = Math.max(await firstPlayed, await secondPlayed);
-    const cpu = cpuBetween(cpuBefore, readCallCpu(setup));
+    const { cpu, threads } = cpuBetween(cpuBefore, readCallCpu(setup));
     const navigationStart = await second.evaluate(() => performance.timeOrigin);
-    if (!trace) return { millis: played - navigationStart, cpu };
+    if (!trace) return { millis: played - navigationStart, cpu, threads };
     // A moment for the steps that follow `playing` (the last candidates, `connected`).
     await sleep(200);
     const relative = async (page: Page): Promise<Trace> =>
@@ -370,6 +417,7 @@ export async function measureOnce(
     return {
       millis: played - navigationStart,
       cpu,
+      threads,
       traces: { first: await relative(first), second: await relative(second) },
     };
   } finally {
@@ -478,12 +526,24 @@ export async function measureTimeToMedia(
     for (const setup of ['parley', 'original'] as const)
       await measureOnce(browser, setup, urls[setup], false, twoUsers);
     const runs: TimeToMediaRun[] = [];
+    const failed: Partial<Record<TimeToMediaSetup, number>> = {};
+    const measure = async (setup: TimeToMediaSetup): Promise<MeasuredCall> => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await measureOnce(browser!, setup, urls[setup], tracing, twoUsers);
+        } catch (error) {
+          failed[setup] = (failed[setup] ?? 0) + 1;
+          console.error(`time to media, ${setup}: ${error instanceof Error ? error.message : String(error)}`);
+          if (attempt === ATTEMPTS_PER_RUN) throw error;
+        }
+      }
+    };
     const traces: Record<TimeToMediaSetup, NonNullable<MeasuredCall['traces']>[]> = { original: [], parley: [] };
     for (let run = 0; run < runsPerSetup; run++) {
       const order: TimeToMediaSetup[] = run % 2 === 0 ? ['original', 'parley'] : ['parley', 'original'];
       for (const setup of order) {
-        const { millis, cpu, traces: trace } = await measureOnce(browser, setup, urls[setup], tracing, twoUsers);
-        runs.push({ setup, millis, cpu });
+        const { millis, cpu, threads, traces: trace } = await measure(setup);
+        runs.push({ setup, millis, cpu, threads });
         if (trace !== undefined) traces[setup].push(trace);
         const where = path === undefined ? '' : ` (${path.oneWayMs} ms away)`;
         console.log(
@@ -502,6 +562,7 @@ export async function measureTimeToMedia(
       runs,
       chromium: browser.version(),
       ...(path === undefined ? {} : { path }),
+      ...(Object.keys(failed).length === 0 ? {} : { failed }),
     };
   } finally {
     await browser?.close();
@@ -594,6 +655,50 @@ function renderCpuTable(result: TimeToMediaResult): string[] {
   ];
 }
 
+/** Threads below this median in both setups stay out of the thread table. */
+const THREAD_TABLE_MIN_MS = 3;
+
+/**
+ * The medians of each thread's CPU time in each setup (a run where a thread did not run counts
+ * 0), for the threads where either setup's median reached `minMillis`, the largest difference
+ * (Parley's more than the original's) first.
+ */
+export function medianThreadCpu(
+  result: TimeToMediaResult,
+  minMillis = THREAD_TABLE_MIN_MS,
+): { readonly thread: string; readonly original: number; readonly parley: number }[] {
+  const runsOf = (setup: TimeToMediaSetup) =>
+    result.runs.filter((r) => r.setup === setup && r.threads !== undefined).map((r) => r.threads!);
+  const originals = runsOf('original');
+  const parleys = runsOf('parley');
+  if (originals.length === 0 || parleys.length === 0) return [];
+  const labels = new Set([...originals, ...parleys].flatMap((threads) => Object.keys(threads)));
+  const medianOf = (runs: readonly Readonly<Record<string, number>>[], label: string) =>
+    median(runs.map((threads) => threads[label] ?? 0));
+  return [...labels]
+    .map((thread) => ({ thread, original: medianOf(originals, thread), parley: medianOf(parleys, thread) }))
+    .filter((row) => Math.max(row.original, row.parley) >= minMillis)
+    .sort((a, b) => b.parley - b.original - (a.parley - a.original) || a.thread.localeCompare(b.thread));
+}
+
+/** The thread table of the section: where in the browser the difference in CPU is. */
+function renderThreadTable(result: TimeToMediaResult): string[] {
+  const rows = medianThreadCpu(result);
+  if (rows.length === 0) return [];
+  return [
+    '',
+    `The same CPU time by thread (median ms; the threads where either setup spent ${THREAD_TABLE_MIN_MS} ms or more;`,
+    'tab A waited in the room, tab B is the one arriving; a pool’s workers together):',
+    '',
+    '| Thread | Original | Parley | Parley − original |',
+    '| --- | ---: | ---: | ---: |',
+    ...rows.map(
+      ({ thread, original, parley }) =>
+        `| ${thread} | ${original.toFixed(1)} | ${parley.toFixed(1)} | ${(parley - original).toFixed(1)} |`,
+    ),
+  ];
+}
+
 /** The runs of `setup`, in ms, for a table cell. */
 function runList(result: TimeToMediaResult, setup: TimeToMediaSetup): string {
   return millisOf(result, setup)
@@ -613,6 +718,18 @@ function renderMedians(result: TimeToMediaResult): string[] {
     '',
     `Parley ÷ original: **${ratio.toFixed(2)}** (95% interval ${low.toFixed(2)}–${high.toFixed(2)}, resampling the runs;`,
     `median of the per-run ratios, each Parley call ÷ the original call measured next to it: ${pairedRatio.toFixed(2)}).`,
+    ...renderFailed(result),
+  ];
+}
+
+/** A line on the calls that never played, if there were any. */
+function renderFailed(result: TimeToMediaResult): string[] {
+  const { failed } = result;
+  if (failed === undefined) return [];
+  const count = (setup: TimeToMediaSetup) => failed[setup] ?? 0;
+  return [
+    '',
+    `Calls that never played (no remote video within 30 s; each made again, not in the runs above): original ${count('original')}, Parley ${count('parley')}.`,
   ];
 }
 
@@ -654,6 +771,7 @@ export function renderTimeToMediaSection(result: TimeToMediaResult, distant?: Ti
     '',
     ...renderMedians(result),
     ...renderCpuTable(result),
+    ...renderThreadTable(result),
     ...(distant?.path === undefined ? [] : renderDistantSection({ ...distant, path: distant.path })),
     TTM_END,
   ].join('\n');

@@ -4,13 +4,16 @@
  */
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { readTreeCpuNanos } from '../bench/proc-stats.js';
+import { readTreeCpuNanos, readTreeThreadCpuNanos, type ThreadCpuNanos } from '../bench/proc-stats.js';
 import {
+  cpuBetween,
   medianCallCpu,
+  medianThreadCpu,
   renderTimeToMediaSection,
   timeToMediaPathFromEnv,
   timeToMediaRatioInterval,
   type CallCpu,
+  type CpuKind,
   type TimeToMediaResult,
 } from '../bench/time-to-media.js';
 
@@ -56,6 +59,78 @@ describe('readTreeCpuNanos', () => {
     } finally {
       busy.kill();
     }
+  });
+});
+
+describe('readTreeThreadCpuNanos', () => {
+  it("reads each thread of the tree's processes, by name, adding up to the process's time", async () => {
+    const busy = spawn(process.execPath, ['-e', 'const end = Date.now() + 1500; while (Date.now() < end);']);
+    try {
+      const classify = (commandLine: string) => (commandLine.includes('Date.now() + 1500') ? 'busy' : undefined);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const tree = readTreeThreadCpuNanos(process.pid, classify);
+      const threads = [...tree.values()];
+      // The main thread (its tid is the pid) is named after the program, and it burns the CPU;
+      // V8 and libuv start workers beside it.
+      const main = tree.get(`${busy.pid}:${busy.pid}`);
+      expect(main?.thread).toBe('node');
+      expect(main!.nanos).toBe(Math.max(...threads.map((thread) => thread.nanos)));
+      expect(threads.length).toBeGreaterThan(1);
+      expect(threads.every((thread) => thread.kind === 'busy' && thread.pid === busy.pid)).toBe(true);
+      const sum = threads.reduce((total, thread) => total + thread.nanos, 0);
+      const whole = readTreeCpuNanos(process.pid, classify).get(busy.pid!)!.nanos;
+      // Read a moment later, while the child still burns: at least the sum, not much more.
+      expect(whole).toBeGreaterThanOrEqual(sum);
+      expect(whole - sum).toBeLessThan(200e6);
+    } finally {
+      busy.kill();
+    }
+  });
+});
+
+describe('cpuBetween', () => {
+  const reading = (entries: [string, number, CpuKind, string, number][]) =>
+    new Map<string, ThreadCpuNanos<CpuKind>>(
+      entries.map(([key, pid, kind, thread, millis]) => [key, { pid, kind, thread, nanos: millis * 1e6 }]),
+    );
+
+  it('charges each kind and each thread what it spent, naming the tabs by the renderers that capture audio', () => {
+    const before = reading([
+      ['1:1', 1, 'browser', 'chromium', 100],
+      ['2:2', 2, 'renderer', 'chromium', 400], // tab A: it has run its page and opened the microphone
+      ['2:3', 2, 'renderer', 'ThreadPoolForeg', 50],
+      ['2:4', 2, 'renderer', 'AudioInputDevic', 3],
+      ['6:6', 6, 'renderer', 'chromium', 600], // busier still, but no page of a tab: not tab A
+      ['3:3', 3, 'renderer', 'chromium', 20], // a spare renderer, which tab B takes
+      ['4:4', 4, 'server', 'node', 30],
+    ]);
+    const after = reading([
+      ['1:1', 1, 'browser', 'chromium', 130],
+      ['2:2', 2, 'renderer', 'chromium', 410],
+      ['2:3', 2, 'renderer', 'ThreadPoolForeg', 52],
+      ['2:4', 2, 'renderer', 'AudioInputDevic', 4],
+      ['6:6', 6, 'renderer', 'chromium', 601],
+      ['3:3', 3, 'renderer', 'chromium', 120],
+      ['3:9', 3, 'renderer', 'ThreadPoolForeg', 6], // started during the call
+      ['3:10', 3, 'renderer', 'ThreadPoolForeg', 4],
+      ['3:11', 3, 'renderer', 'AudioInputDevic', 2],
+      ['4:4', 4, 'server', 'node', 35],
+      ['5:5', 5, 'gpu', 'VizCompositorTh', 12], // a process started during the call
+    ]);
+    const { cpu, threads } = cpuBetween(before, after);
+    expect(cpu).toEqual({ browser: 30, renderer: 126, gpu: 12, utility: 0, server: 5 });
+    expect(threads).toEqual({
+      'browser main': 30,
+      'tab A main': 10,
+      'tab A ThreadPoolForeg': 2,
+      'tab A AudioInputDevic': 1,
+      'other renderer main': 1,
+      'tab B main': 100,
+      'tab B ThreadPoolForeg': 10,
+      'tab B AudioInputDevic': 2,
+      'server main': 5,
+      'gpu VizCompositorTh': 12,
+    });
   });
 });
 
@@ -118,6 +193,13 @@ describe('the time-to-media section', () => {
     expect(section).toMatch(/Parley ÷ original, CPU: \*\*1\.49\*\*, on a machine with \d+ cores\./);
   });
 
+  it('tells how many calls never played, when some did not', () => {
+    expect(renderTimeToMediaSection({ ...result, failed: { original: 1 } })).toContain(
+      'Calls that never played (no remote video within 30 s; each made again, not in the runs above): original 1, Parley 0.',
+    );
+    expect(renderTimeToMediaSection(result)).not.toContain('never played');
+  });
+
   it('leaves the CPU table out when the runs have no CPU readings', () => {
     const section = renderTimeToMediaSection({
       ...result,
@@ -125,6 +207,34 @@ describe('the time-to-media section', () => {
     });
     expect(section).toContain('Parley ÷ original: **1.36**');
     expect(section).not.toContain('CPU');
+  });
+
+  it('tells the CPU by thread, the largest difference first, a thread that did not run counting 0', () => {
+    const threads = (main: number, pool?: number): Record<string, number> => ({
+      'tab B main': main,
+      'gpu VizCompositorTh': 10,
+      'browser main': 2,
+      ...(pool === undefined ? {} : { 'tab B ThreadPoolForeg': pool }),
+    });
+    const withThreads: TimeToMediaResult = {
+      ...result,
+      runs: result.runs.map((run, index) => ({
+        ...run,
+        threads: run.setup === 'original' ? threads(80 + index) : threads(110 + index, index === 1 ? undefined : 20),
+      })),
+    };
+    expect(medianThreadCpu(withThreads)).toEqual([
+      { thread: 'tab B main', original: 82, parley: 113 },
+      { thread: 'tab B ThreadPoolForeg', original: 0, parley: 20 },
+      { thread: 'gpu VizCompositorTh', original: 10, parley: 10 },
+    ]);
+    const section = renderTimeToMediaSection(withThreads);
+    expect(section).toContain('| Thread | Original | Parley | Parley − original |');
+    expect(section).toContain('| tab B main | 82.0 | 113.0 | 31.0 |');
+    expect(section).toContain('| tab B ThreadPoolForeg | 0.0 | 20.0 | 20.0 |');
+    // Below 3 ms in both: left out.
+    expect(section).not.toContain('browser main');
+    expect(renderTimeToMediaSection(result)).not.toContain('| Thread |');
   });
 
   it('adds the measurement over a distance, with its own medians and ratio, when there is one', () => {
