@@ -89,13 +89,13 @@ describe('the web app', () => {
 
       // Mic and camera toggles switch the local tracks off and on without renegotiation.
       const localTrackStates = () =>
-        first.evaluate(() => {
-          const video = document.querySelector<HTMLVideoElement>('[data-testid="local-video"]')!;
-          return (video.srcObject as MediaStream)
-            .getTracks()
-            .map((t) => `${t.kind}:${t.enabled}`)
-            .sort();
-        });
+        first.evaluate(() =>
+          (window as unknown as { __parleyPcs: RTCPeerConnection[] }).__parleyPcs
+            .at(-1)!
+            .getSenders()
+            .flatMap((sender) => (sender.track === null ? [] : [`${sender.track.kind}:${sender.track.enabled}`]))
+            .sort(),
+        );
       expect(await localTrackStates()).toEqual(['audio:true', 'video:true']);
       await first.getByTestId('toggle-mic').click();
       await first.getByTestId('toggle-camera').click();

@@ -112,11 +112,13 @@ describe('the web app’s rough edges', () => {
         mic: await page.getByTestId('toggle-mic').getAttribute('aria-pressed'),
         camera: await page.getByTestId('toggle-camera').getAttribute('aria-pressed'),
       });
+      // The tracks the page's peer connection sends.
       const tracks = () =>
         page.evaluate(() =>
-          ((document.querySelector('[data-testid="local-video"]') as HTMLVideoElement).srcObject as MediaStream)
-            .getTracks()
-            .map((track) => `${track.kind}:${track.enabled}`)
+          (window as unknown as { __parleyPcs: RTCPeerConnection[] }).__parleyPcs
+            .at(-1)!
+            .getSenders()
+            .flatMap((sender) => (sender.track === null ? [] : [`${sender.track.kind}:${sender.track.enabled}`]))
             .sort(),
         );
       expect(await pressed()).toEqual({ mic: 'true', camera: 'true' });
