@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { launchChromium } from './helpers/browser.js';
 import { startTestServer } from './helpers/parley.js';
-import { buildApp, expectRemoteVideoFlowing, openApp, waitForStatus } from './helpers/app.js';
+import { buildApp, expectRemoteVideoFlowing, openApp, sentTrackStates, waitForStatus } from './helpers/app.js';
 import type { RunningParleyServer } from '../src/signaling/parley-server.js';
 import { roomKey } from '../src/signaling/room-registry.js';
 
@@ -88,14 +88,7 @@ describe('the web app', () => {
         .toContain('hello from the first tab');
 
       // Mic and camera toggles switch the local tracks off and on without renegotiation.
-      const localTrackStates = () =>
-        first.evaluate(() =>
-          (window as unknown as { __parleyPcs: RTCPeerConnection[] }).__parleyPcs
-            .at(-1)!
-            .getSenders()
-            .flatMap((sender) => (sender.track === null ? [] : [`${sender.track.kind}:${sender.track.enabled}`]))
-            .sort(),
-        );
+      const localTrackStates = () => sentTrackStates(first);
       expect(await localTrackStates()).toEqual(['audio:true', 'video:true']);
       await first.getByTestId('toggle-mic').click();
       await first.getByTestId('toggle-camera').click();

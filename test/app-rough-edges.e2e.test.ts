@@ -8,7 +8,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from './helpers/browser.js';
 import { startTestServer } from './helpers/parley.js';
-import { buildApp, expectRemoteVideoFlowing, noticeKinds, openApp, waitForStatus } from './helpers/app.js';
+import {
+  buildApp,
+  expectRemoteVideoFlowing,
+  noticeKinds,
+  openApp,
+  sentTrackStates,
+  waitForStatus,
+} from './helpers/app.js';
 import type { RunningParleyServer } from '../src/signaling/parley-server.js';
 
 let app: Awaited<ReturnType<typeof buildApp>>;
@@ -112,15 +119,7 @@ describe('the web app’s rough edges', () => {
         mic: await page.getByTestId('toggle-mic').getAttribute('aria-pressed'),
         camera: await page.getByTestId('toggle-camera').getAttribute('aria-pressed'),
       });
-      // The tracks the page's peer connection sends.
-      const tracks = () =>
-        page.evaluate(() =>
-          (window as unknown as { __parleyPcs: RTCPeerConnection[] }).__parleyPcs
-            .at(-1)!
-            .getSenders()
-            .flatMap((sender) => (sender.track === null ? [] : [`${sender.track.kind}:${sender.track.enabled}`]))
-            .sort(),
-        );
+      const tracks = () => sentTrackStates(page);
       expect(await pressed()).toEqual({ mic: 'true', camera: 'true' });
       expect(await page.getByTestId('toggle-mic').getAttribute('title')).toBe('Turn mic off (M)');
 

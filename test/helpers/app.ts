@@ -48,6 +48,17 @@ export const RECORD_PEER_CONNECTIONS = `
   })();
 `;
 
+/** What the page's current peer connection sends, as sorted `kind:enabled` ({@link RECORD_PEER_CONNECTIONS}). */
+export function sentTrackStates(page: Page): Promise<string[]> {
+  return page.evaluate(() =>
+    (window as unknown as { __parleyPcs: RTCPeerConnection[] }).__parleyPcs
+      .at(-1)!
+      .getSenders()
+      .flatMap((sender) => (sender.track === null ? [] : [`${sender.track.kind}:${sender.track.enabled}`]))
+      .sort(),
+  );
+}
+
 /** The page's current (newest) RTCPeerConnection, as an expression for `inboundVideoBytes`. */
 export const CURRENT_PC = 'window.__parleyPcs?.at(-1)';
 
