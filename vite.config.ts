@@ -98,6 +98,43 @@ function inlineEarlyMedia(): Plugin {
   };
 }
 
+/**
+ * V8's explicit compile hint (Chrome 136 and later; to other engines it is a comment): a script
+ * file that starts with it has all its functions compiled at once, on the thread that streams the
+ * file in, instead of each on the page's main thread the first time it is called, after a first
+ * quick parse that only found where it ends. Most of the app's chunks runs while a call is set up,
+ * and the main thread of the tab that arrives is what the call waits for (docs/performance.md,
+ * "Tenth round"). The inspector's page is not hinted: it is no part of a call.
+ */
+const COMPILE_HINT = '//# allFunctionsCalledOnLoad';
+
+/**
+ * Starts each chunk of the app's page (those with a module of src/client/app) with
+ * {@link COMPILE_HINT}, as its first line: after every other plugin, which may put code of its own
+ * at the top (Vite's list of a dynamic import's dependencies). The source map moves down a line.
+ */
+function compileHint(): Plugin {
+  const app = path('./src/client/app/');
+  return {
+    name: 'parley:compile-hint',
+    generateBundle: {
+      order: 'post',
+      handler(_options, bundle) {
+        for (const chunk of Object.values(bundle)) {
+          if (chunk.type !== 'chunk' || !chunk.moduleIds.some((id) => id.startsWith(app))) continue;
+          chunk.code = `${COMPILE_HINT}\n${chunk.code}`;
+          if (chunk.map !== null) chunk.map.mappings = `;${chunk.map.mappings}`;
+          const map = bundle[`${chunk.fileName}.map`];
+          if (map?.type === 'asset') {
+            const json = JSON.parse(String(map.source)) as { mappings: string };
+            map.source = JSON.stringify({ ...json, mappings: `;${json.mappings}` });
+          }
+        }
+      },
+    },
+  };
+}
+
 /** `entry` bundled into one minified classic script (an IIFE), for inlining. */
 async function buildInlineScript(entry: string): Promise<string> {
   const result = await build({
@@ -117,7 +154,7 @@ async function buildInlineScript(entry: string): Promise<string> {
 
 export default defineConfig({
   root: path('./src/client'),
-  plugins: [inlineEarlyMedia(), preloadCallPage(), appAtRoot()],
+  plugins: [inlineEarlyMedia(), preloadCallPage(), appAtRoot(), compileHint()],
   build: {
     outDir: path('./dist/web'),
     emptyOutDir: true,

@@ -5,6 +5,9 @@
  * instead of asking again, and the call page is preloaded beside the first chunk. (The time this
  * saves is measured by bench/time-to-media.ts, not here.)
  */
+import { readFile } from 'node:fs/promises';
+import { SourceMap } from 'node:module';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from './helpers/browser.js';
@@ -157,6 +160,53 @@ describe('the web app’s start', () => {
       await page.close();
     }
   }, 60_000);
+
+  it("starts the app's script files with V8's compile hint, and their source maps a line down", async () => {
+    const scriptsOf = async (page: string) => {
+      const html = await readFile(join(app.dir, page), 'utf8');
+      return [
+        ...html.matchAll(
+          /<(?:script\b[^>]*\btype="module"|link rel="modulepreload")[^>]*\b(?:src|href)="\/([^"]+\.js)"/g,
+        ),
+      ].map(([, src]) => src);
+    };
+    // What V8 reads (Chrome 136 and later), exactly, on the first line.
+    const COMPILE_HINT = '//# allFunctionsCalledOnLoad';
+    const hinted = async (src: string) => (await readFile(join(app.dir, src), 'utf8')).startsWith(`${COMPILE_HINT}\n`);
+    const page = await scriptsOf('index.html');
+    // The first chunk and the call page; the runtime they share holds no code of the app.
+    const chunks = page.filter((src) => /^assets\/(app|call-page)-[\w-]+\.js$/.test(src));
+    expect(chunks).toHaveLength(2);
+    for (const src of page) expect({ src, hinted: await hinted(src) }).toEqual({ src, hinted: chunks.includes(src) });
+    // The source maps still point at the right lines, one line down: where each chunk defines a
+    // function of the app maps to where the source does.
+    const mapsBack = async (chunk: string, source: string, name: string) => {
+      const code = await readFile(join(app.dir, chunk), 'utf8');
+      const map = new SourceMap(JSON.parse(await readFile(join(app.dir, `${chunk}.map`), 'utf8')));
+      const before = code.slice(0, code.indexOf(`function ${name}(`));
+      const lines = before.split('\n');
+      const entry = map.findEntry(lines.length - 1, lines.at(-1)?.length ?? 0);
+      const sourceLines = (await readFile(new URL(`../${source}`, import.meta.url), 'utf8')).split('\n');
+      return {
+        source: 'originalSource' in entry ? entry.originalSource.replace(/^.*?src\//, 'src/') : undefined,
+        line: 'originalLine' in entry ? entry.originalLine : undefined,
+        expected: sourceLines.findIndex((line) => line.startsWith(`export function ${name}(`)),
+      };
+    };
+    for (const [pattern, source, name] of [
+      [/^assets\/app-/, 'src/client/app/early-media.ts', 'takeEarlyMedia'],
+      [/^assets\/call-page-/, 'src/client/app/call-page.ts', 'startCallPage'],
+    ] as const) {
+      const chunk = chunks.find((src) => pattern.test(src)) ?? '';
+      const found = await mapsBack(chunk, source, name);
+      expect(found.expected).toBeGreaterThan(0);
+      expect(found).toEqual({ source, line: found.expected, expected: found.expected });
+    }
+    // The inspector's page is no part of a call.
+    const inspector = await scriptsOf('inspector/index.html');
+    expect(inspector.length).toBeGreaterThan(0);
+    for (const src of inspector) expect({ src, hinted: await hinted(src) }).toEqual({ src, hinted: false });
+  });
 
   it('asks for no camera when the link names no valid room', async () => {
     const page = await openRecorded(`${parley.url}/?room=not%20a%20room`);
