@@ -102,7 +102,7 @@ function inlineEarlyMedia(): Plugin {
  * V8's explicit compile hint (Chrome 136 and later; to other engines it is a comment): a script
  * file that starts with it has all its functions compiled at once, on the thread that streams the
  * file in, instead of each on the page's main thread the first time it is called, after a first
- * quick parse that only found where it ends. Most of the app's chunks runs while a call is set up,
+ * quick parse that only found where it ends. Most of the app's code runs while a call is set up,
  * and the main thread of the tab that arrives is what the call waits for (docs/performance.md,
  * "Tenth round"). The inspector's page is not hinted: it is no part of a call.
  */
