@@ -64,6 +64,18 @@ async function expectExamplePlaying(page: Page): Promise<void> {
   await expect.poll(() => inboundVideoBytes(page, 'pc'), { timeout: 30_000 }).toBeGreaterThan(before + 5_000);
 }
 
+/**
+ * The app's description, as the example's Chromium applied it, asks for the app's video start
+ * bitrate (src/client/start-bitrate.ts) on VP8, the codec the call uses.
+ */
+async function expectStartBitrateAsked(example: Page): Promise<void> {
+   
+  const sdp = await example.evaluate<string>('pc.remoteDescription.sdp');
+  const vp8 = /^a=rtpmap:(\d+) VP8\/90000\r?$/m.exec(sdp)?.[1];
+  expect(vp8).toBeDefined();
+  expect(sdp).toMatch(new RegExp(`^a=fmtp:${vp8} x-google-start-bitrate=1000\r?$`, 'm'));
+}
+
 describe('the app and the original example page in room "room"', () => {
   it('connects when the example page is there first', async () => {
     context = await browser.newContext();
@@ -73,6 +85,7 @@ describe('the app and the original example page in room "room"', () => {
     await waitForStatus(ours, 'connected', 45_000);
     await expectRemoteVideoFlowing(ours);
     await expectExamplePlaying(example);
+    await expectStartBitrateAsked(example);
   }, 150_000);
 
   it('connects when the app is there first', async () => {
@@ -83,5 +96,6 @@ describe('the app and the original example page in room "room"', () => {
     await waitForStatus(ours, 'connected', 45_000);
     await expectRemoteVideoFlowing(ours);
     await expectExamplePlaying(example);
+    await expectStartBitrateAsked(example);
   }, 150_000);
 });

@@ -7,9 +7,16 @@ import { flush } from './helpers/fake-peer-effects.js';
 import { fakeMediaDevices, fakeStream, fakeTrack } from './helpers/fake-media.js';
 import { createFakeRtc } from './helpers/fake-peer-connection.js';
 import { fakeSocketFactory } from './helpers/fake-signaling.js';
+import { readFileSync } from 'node:fs';
+import { withStartBitrate } from '../src/client/start-bitrate.js';
+
+/** An offer of Chromium 156, as `createOffer` gave it (the fake's own descriptions have no video). */
+const CHROMIUM_OFFER = readFileSync(new URL('./fixtures/chromium-offer.sdp', import.meta.url), 'utf8');
 
 /** An adapter on fakes whose asynchronous steps all complete at once. */
-function setup(options: { iceTransportPolicy?: RTCIceTransportPolicy; secret?: string } = {}) {
+function setup(
+  options: { iceTransportPolicy?: RTCIceTransportPolicy; secret?: string; startBitrateKbps?: number | false } = {},
+) {
   const rtc = createFakeRtc();
   const sockets = fakeSocketFactory();
   const clock = new SimulatedClock();
@@ -133,6 +140,40 @@ describe('peer adapter', () => {
     await flush();
     expect(pc().connectionState).toBe('connected');
     expect(states).toEqual(['idle', 'joining', 'waiting', 'connecting', 'connected']);
+  });
+
+  it("asks the other side to start its video at 1000 kbps in the offer it sends, and applies the browser's own offer", async () => {
+    const { adapter, socket, pc } = setup();
+    adapter.join();
+    socket().deliver('role', { room: 'kitchen', role: 'impolite' });
+    Object.assign(pc(), { offerSdp: () => CHROMIUM_OFFER });
+    socket().deliver('ready');
+    await flush();
+    const [offer] = socket().sentSignals();
+    expect(offer).toEqual({ type: 'offer', sdp: withStartBitrate(CHROMIUM_OFFER, 1000) });
+    expect(offer).not.toEqual({ type: 'offer', sdp: CHROMIUM_OFFER });
+    expect(pc().localDescription).toEqual({ type: 'offer', sdp: CHROMIUM_OFFER });
+  });
+
+  it('asks for the start bitrate it is given in its answer, or for none when told not to', async () => {
+    for (const startBitrateKbps of [2500, false] as const) {
+      const { adapter, socket, pc } = setup({ startBitrateKbps });
+      adapter.join();
+      socket().deliver('role', { room: 'kitchen', role: 'polite' });
+      Object.assign(pc(), { answerSdp: () => CHROMIUM_OFFER.replace('a=setup:actpass', 'a=setup:active') });
+      socket().deliver('data', { type: 'offer', sdp: 'their offer' });
+      await flush();
+      await flush();
+      const answer = socket()
+        .sentSignals()
+        .find((signal) => signal.type === 'answer');
+      const browsers = CHROMIUM_OFFER.replace('a=setup:actpass', 'a=setup:active');
+      expect(answer).toEqual({
+        type: 'answer',
+        sdp: startBitrateKbps === false ? browsers : withStartBitrate(browsers, startBitrateKbps),
+      });
+      expect(pc().localDescription).toEqual({ type: 'answer', sdp: browsers });
+    }
   });
 
   it('sends and receives chat over the data channel once it is open', async () => {

@@ -5,6 +5,7 @@
  */
 export {
   createPeerAdapter,
+  DEFAULT_START_BITRATE_KBPS,
   type PeerAdapter,
   type PeerAdapterOptions,
   type PeerClock,

@@ -28,7 +28,7 @@ import {
 } from '../machines/peer-machine.js';
 import { callStatus } from '../machines/peer-status.js';
 import type { SignalingError } from '../protocol/signaling-error.js';
-import type { DescriptionSignal, IceCandidateJson, IceServer } from '../protocol/signaling-events.js';
+import type { DescriptionSignal, IceCandidateJson, IceServer, SignalPayload } from '../protocol/signaling-events.js';
 import {
   bindSignaling,
   keepResumeToken,
@@ -45,6 +45,7 @@ import {
 } from './call-snapshot.js';
 import { createInspectionPublisher, type InspectionPublisherOptions } from './inspection-publisher.js';
 import { createPeerMedia, type MediaDevicesLike } from './peer-media.js';
+import { withStartBitrate } from './start-bitrate.js';
 
 /** The timer source of the machine (xstate's `Clock`): `setTimeout`/`clearTimeout`. */
 export type PeerClock = NonNullable<ActorOptions<PeerMachine>['clock']>;
@@ -80,7 +81,19 @@ export interface PeerAdapterOptions {
   readonly displayName?: string;
   /** Where switched devices and screen shares come from; defaults to `navigator.mediaDevices`. */
   readonly mediaDevices?: MediaDevicesLike;
+  /**
+   * The bitrate, in kbps, the other side's video starts at: asked for in each offer and answer
+   * sent (`x-google-start-bitrate`, read by Chrome, Edge and Safari; src/client/start-bitrate.ts).
+   * {@link DEFAULT_START_BITRATE_KBPS} by default; `false` leaves the browser's own (300 kbps).
+   */
+  readonly startBitrateKbps?: number | false;
 }
+
+/**
+ * The video start bitrate the adapter asks for unless told otherwise: a sharp picture from the
+ * first frame on a broadband or office link. The sender's estimate still follows the real link.
+ */
+export const DEFAULT_START_BITRATE_KBPS = 1000;
 
 /** A one-to-one call as a UI drives it. */
 export interface PeerAdapter {
@@ -139,6 +152,12 @@ const CHAT_CHANNEL = { label: 'chat', id: 0 } as const;
 export function createPeerAdapter(options: PeerAdapterOptions): PeerAdapter {
   const PeerConnection = options.RTCPeerConnection ?? globalThis.RTCPeerConnection;
   if (PeerConnection === undefined) throw new TypeError('No RTCPeerConnection here: pass options.RTCPeerConnection');
+  const startBitrate = options.startBitrateKbps ?? DEFAULT_START_BITRATE_KBPS;
+  // The description sent carries the receiver's wish; the one applied locally stays the browser's.
+  const outgoing = (signal: SignalPayload): SignalPayload =>
+    startBitrate !== false && (signal.type === 'offer' || signal.type === 'answer')
+      ? { type: signal.type, sdp: withStartBitrate(signal.sdp, startBitrate) }
+      : signal;
   const warn = options.onWarning ?? (() => {});
   const chatListeners = new Set<(text: string) => void>();
   const trackListeners = new Set<(track: MediaStreamTrack, streams: readonly MediaStream[]) => void>();
@@ -295,7 +314,7 @@ export function createPeerAdapter(options: PeerAdapterOptions): PeerAdapter {
         }
       },
       sendSignal: (_, { signal }) => {
-        socket?.emit('data', signal);
+        socket?.emit('data', outgoing(signal));
       },
       restartIce: () => pc?.restartIce(),
       reportFailure: (_, { effect, error }) => warn(`${effect} failed`, error),
