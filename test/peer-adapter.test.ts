@@ -176,6 +176,10 @@ describe('peer adapter', () => {
     }
   });
 
+  it('refuses a start bitrate that is not a positive whole number of kbps when it is made', () => {
+    for (const startBitrateKbps of [0, -1, 2.5]) expect(() => setup({ startBitrateKbps })).toThrow(RangeError);
+  });
+
   it('sends and receives chat over the data channel once it is open', async () => {
     const { adapter, pc } = await connected();
     const received: string[] = [];

@@ -153,6 +153,9 @@ export function createPeerAdapter(options: PeerAdapterOptions): PeerAdapter {
   const PeerConnection = options.RTCPeerConnection ?? globalThis.RTCPeerConnection;
   if (PeerConnection === undefined) throw new TypeError('No RTCPeerConnection here: pass options.RTCPeerConnection');
   const startBitrate = options.startBitrateKbps ?? DEFAULT_START_BITRATE_KBPS;
+  if (startBitrate !== false && (!Number.isInteger(startBitrate) || startBitrate <= 0)) {
+    throw new RangeError(`startBitrateKbps is a positive whole number of kbps or false, got ${startBitrate}`);
+  }
   // The description sent carries the receiver's wish; the one applied locally stays the browser's.
   const outgoing = (signal: SignalPayload): SignalPayload =>
     startBitrate !== false && (signal.type === 'offer' || signal.type === 'answer')
