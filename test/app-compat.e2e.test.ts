@@ -69,6 +69,7 @@ async function expectExamplePlaying(page: Page): Promise<void> {
  * bitrate (src/client/start-bitrate.ts) on VP8, the codec the call uses.
  */
 async function expectStartBitrateAsked(example: Page): Promise<void> {
+  // `pc` is the example page's global.
   const sdp = await example.evaluate<string>('pc.remoteDescription.sdp');
   const vp8 = /^a=rtpmap:(\d+) VP8\/90000\r?$/m.exec(sdp)?.[1];
   expect(vp8).toBeDefined();
