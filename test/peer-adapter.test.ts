@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
 import { createPeerAdapter } from '../src/client/peer-adapter.js';
@@ -7,7 +8,6 @@ import { flush } from './helpers/fake-peer-effects.js';
 import { fakeMediaDevices, fakeStream, fakeTrack } from './helpers/fake-media.js';
 import { createFakeRtc } from './helpers/fake-peer-connection.js';
 import { fakeSocketFactory } from './helpers/fake-signaling.js';
-import { readFileSync } from 'node:fs';
 import { withStartBitrate } from '../src/client/start-bitrate.js';
 
 /** An offer of Chromium 156, as `createOffer` gave it (the fake's own descriptions have no video). */

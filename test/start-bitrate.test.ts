@@ -52,7 +52,7 @@ describe('the start bitrate asked for in a description', () => {
     // The codecs' own parameters stay, in their order.
     const { parameters: original } = codecsOf(before[1]);
     for (const [payload, list] of original) expect(parameters.get(payload)!.slice(0, list.length)).toEqual(list);
-    // Every line ends as in the original, and only fmtp lines are new or changed.
+    // The lines still end in CRLF, and only fmtp lines are new or changed.
     expect(munged.endsWith('\r\n')).toBe(true);
     expect(
       munged
