@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
 import { createPeerAdapter } from '../src/client/peer-adapter.js';
@@ -8,10 +7,8 @@ import { flush } from './helpers/fake-peer-effects.js';
 import { fakeMediaDevices, fakeStream, fakeTrack } from './helpers/fake-media.js';
 import { createFakeRtc } from './helpers/fake-peer-connection.js';
 import { fakeSocketFactory } from './helpers/fake-signaling.js';
+import { CHROMIUM_OFFER } from './helpers/sdp.js';
 import { withStartBitrate } from '../src/client/start-bitrate.js';
-
-/** An offer of Chromium 156, as `createOffer` gave it (the fake's own descriptions have no video). */
-const CHROMIUM_OFFER = readFileSync(new URL('./fixtures/chromium-offer.sdp', import.meta.url), 'utf8');
 
 /** An adapter on fakes whose asynchronous steps all complete at once. */
 function setup(

@@ -1,10 +1,7 @@
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { withStartBitrate } from '../src/client/start-bitrate.js';
-
-/** An offer of Chromium 156 (audio, video and a data channel), as `createOffer` gave it. */
-const CHROMIUM_OFFER = readFileSync(new URL('./fixtures/chromium-offer.sdp', import.meta.url), 'utf8');
+import { CHROMIUM_OFFER } from './helpers/sdp.js';
 
 /** The media sections of an SDP, each as its lines. */
 function sectionsOf(sdp: string): string[][] {
