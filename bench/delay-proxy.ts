@@ -32,20 +32,36 @@ export async function startDelayProxy(target: number, path: NetworkPath): Promis
     timers.add(timer);
   };
 
-  /** Copies `from` to `to`, each chunk late; returns when the last chunk scheduled is written. */
+  /**
+   * Copies `from` to `to`, each chunk late, and ends `to` after the last one when `from` ends.
+   * One queue and one timer per direction: timers set at different moments for the same time
+   * may fire out of order (Node counts them from the event loop's clock, cached for a whole turn
+   * of the loop), and a stream must keep its order.
+   */
   const forward = (from: Socket, to: Socket, firstExtraMs: number) => {
+    const queue: { readonly at: number; readonly chunk: Buffer | 'end' }[] = [];
     let lastAt = 0;
     let extra = firstExtraMs;
-    from.on('data', (chunk) => {
-      // Never before the chunk ahead of it: a stream keeps its order.
+    const deliver = () => {
+      while (queue.length > 0 && queue[0].at <= Date.now()) {
+        const { chunk } = queue.shift()!;
+        if (to.destroyed) continue;
+        if (chunk === 'end') to.end();
+        else to.write(chunk);
+      }
+      if (queue.length > 0) later(queue[0].at - Date.now(), deliver);
+    };
+    const send = (chunk: Buffer | 'end') => {
+      // Never before the chunk ahead of it.
       const at = Math.max(Date.now() + path.oneWayMs + extra, lastAt);
       extra = 0;
       lastAt = at;
-      later(at - Date.now(), () => {
-        if (!to.destroyed) to.write(chunk);
-      });
-    });
-    return () => lastAt;
+      queue.push({ at, chunk });
+      if (queue.length === 1) later(at - Date.now(), deliver);
+    };
+    from.on('data', send);
+    // An end travels as data does: after what was sent before it.
+    from.on('end', () => send('end'));
   };
 
   const server = createServer((client) => {
@@ -55,13 +71,8 @@ export async function startDelayProxy(target: number, path: NetworkPath): Promis
       socket.on('close', () => open.delete(socket));
     }
     const handshakeMs = path.handshakeRoundTrips * 2 * path.oneWayMs;
-    const upLast = forward(client, upstream, handshakeMs);
-    const downLast = forward(upstream, client, 0);
-    // An end travels as data does: after what was sent before it.
-    const endAfter = (last: () => number, other: Socket) => () =>
-      later(Math.max(0, last() - Date.now()) + path.oneWayMs, () => other.end());
-    client.on('end', endAfter(upLast, upstream));
-    upstream.on('end', endAfter(downLast, client));
+    forward(client, upstream, handshakeMs);
+    forward(upstream, client, 0);
     const destroy = () => {
       client.destroy();
       upstream.destroy();

@@ -76,6 +76,35 @@ describe('the delay proxy', () => {
     }
   });
 
+  it('keeps many streams in order while the event loop is busy', async () => {
+    // Chunks that arrive in one turn of a busy event loop are timed from a clock that turn
+    // cached: timers set for one moment must still deliver in the order the chunks came.
+    const sockets = await Promise.all(Array.from({ length: 20 }, () => open(proxy.port)));
+    const busy = setInterval(() => {
+      const until = performance.now() + 4;
+      while (performance.now() < until);
+    }, 1);
+    try {
+      const outOfOrder = await Promise.all(
+        sockets.map(async (socket, n) => {
+          const sent = Array.from({ length: 300 }, (_, i) => `${n}:${i},`);
+          let received = '';
+          socket.on('data', (chunk: Buffer) => (received += chunk.toString('utf8')));
+          socket.write(sent[0]);
+          await new Promise((resolve) => setTimeout(resolve, 5 + n));
+          for (const piece of sent.slice(1)) socket.write(piece);
+          const all = sent.join('');
+          await expect.poll(() => received.length, { timeout: 5_000 }).toBe(all.length);
+          return received === all ? [] : [n];
+        }),
+      );
+      expect(outOfOrder.flat()).toEqual([]);
+    } finally {
+      clearInterval(busy);
+      for (const socket of sockets) socket.destroy();
+    }
+  });
+
   it('ends the connections it holds when closed', async () => {
     const other = await startDelayProxy(echoPort, { oneWayMs: 10, handshakeRoundTrips: 1 });
     const socket = await open(other.port);
