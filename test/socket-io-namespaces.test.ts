@@ -1,14 +1,27 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { io, type Socket } from 'socket.io-client';
 import { echoNamespace, openWebSocketSession, startEngine, type TestEngine } from './helpers/engine-server.js';
+import type { NamespaceHandler } from '../src/signaling/engine/namespace-handler.js';
 
 let test: TestEngine;
 const main = echoNamespace();
 const custom = echoNamespace();
+/** Welcomes each socket inside `connect()`, then lets it go at once, before the welcome is written. */
+const brief: NamespaceHandler = {
+  connect(socket) {
+    socket.emit('welcome', 'hi');
+    setTimeout(() => socket.disconnect(), 0);
+    return undefined;
+  },
+  connected() {},
+  event() {},
+  disconnect() {},
+  rateLimited() {},
+};
 beforeAll(async () => {
   test = await startEngine(
     { pingInterval: 10_000, pingTimeout: 5000, connectTimeout: 300 },
-    { '/': main, '/custom': custom },
+    { '/': main, '/custom': custom, '/brief': brief },
   );
 });
 afterAll(() => test.stop());
@@ -88,4 +101,20 @@ describe('Socket.IO namespaces', () => {
     await expect.poll(() => main.disconnects.find((d) => d.id === id2)?.reason).toBe('client namespace disconnect');
     socket.close();
   });
+
+  it('tells a client it was disconnected while what connect() emitted still waits behind CONNECT', async () => {
+    // Emits made inside connect() trail CONNECT by a few milliseconds; a disconnect meanwhile
+    // sends them, then DISCONNECT, instead of leaving the client connected to nothing.
+    const socket = io(`${test.url}/brief`, { transports: ['websocket'], reconnection: false });
+    const heard: string[] = [];
+    socket.on('welcome', (text: string) => heard.push(`welcome ${text}`));
+    const reason = new Promise<string>((resolve) => socket.once('disconnect', resolve));
+    try {
+      await connected(socket);
+      expect(await reason).toBe('io server disconnect');
+      expect(heard).toEqual(['welcome hi']);
+    } finally {
+      socket.close();
+    }
+  }, 5_000);
 });

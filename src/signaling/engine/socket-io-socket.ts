@@ -197,9 +197,29 @@ export class SocketIoSocket implements ServerSocket, DeadlineTarget, RestorableS
       return;
     }
     if (!this.connected) return;
-    this.sendPacket({ type: PacketType.DISCONNECT, nsp: this.nsp });
+    this.sendDisconnect();
     this.carrier.releaseSocket(this);
     this.left('server namespace disconnect');
+  }
+
+  /**
+   * Tells the client the socket is closed: after what `connect()` emitted, if that still waits
+   * behind CONNECT ({@link SocketIoSocket.acknowledged}), so that DISCONNECT is not queued there
+   * and dropped with it.
+   */
+  private sendDisconnect(): void {
+    this.writeEarly();
+    this.sendPacket({ type: PacketType.DISCONNECT, nsp: this.nsp });
+  }
+
+  /** Writes the packets held back behind CONNECT, if any, and stops holding packets back. */
+  private writeEarly(): void {
+    const early = this.early;
+    this.early = null;
+    for (const item of early ?? []) {
+      if (typeof item === 'string') this.carrier.writeMessageText(item);
+      else this.carrier.writeMessageBinary(item);
+    }
   }
 
   /**
@@ -305,7 +325,7 @@ export class SocketIoSocket implements ServerSocket, DeadlineTarget, RestorableS
    */
   moveAway(): void {
     if (this.connected) {
-      this.sendPacket({ type: PacketType.DISCONNECT, nsp: this.nsp });
+      this.sendDisconnect();
       this.carrier.releaseSocket(this);
     }
     this.connected = false;
@@ -495,13 +515,11 @@ export class SocketIoSocket implements ServerSocket, DeadlineTarget, RestorableS
 
   /** The early-packet delay passed: sends what `connect()` emitted, then calls `connected()`. */
   deadlinePassed(): void {
-    const early = this.early;
-    this.early = null;
-    if (early === null || !this.connected) return;
-    for (const item of early) {
-      if (typeof item === 'string') this.carrier.writeMessageText(item);
-      else this.carrier.writeMessageBinary(item);
+    if (this.early === null || !this.connected) {
+      this.early = null;
+      return;
     }
+    this.writeEarly();
     if (this.log !== null) this.log.writtenThrough = this.log.lastOffset;
     this.notifyConnected();
   }
