@@ -4,6 +4,7 @@
  * a member of the cluster; a node forgets only its own record; what a held socket kept is handed
  * to the claimant in order, and is gone with the window.
  */
+import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisLink } from '../src/signaling/cluster/redis-link.js';
 import { RedisSessionStore, type SessionRecord } from '../src/signaling/cluster/redis-session-store.js';
@@ -105,18 +106,44 @@ describe('session records in Redis', () => {
     expect(await b.claim('pid-5', '/')).toBeUndefined();
   });
 
-  it('takes the newest generation when the session is recovered again while being claimed', async () => {
+  it('gives nothing to a claim when another connection recovers the session while it is in flight', async () => {
+    const [a] = stores;
+    // Node b's claim reads generation 0; before its compare-and-delete runs, the session is
+    // recovered on node a (generation 1), as a second reconnect with the same pid would do.
+    let recoveredMeanwhile = false;
+    const racing = {
+      redis: links[1].redis,
+      run: async <T>(operation: string, command: (redis: Redis) => Promise<T>): Promise<T> => {
+        if (operation === 'claiming a session' && !recoveredMeanwhile) {
+          recoveredMeanwhile = true;
+          await a.track('pid-8', record('s8', 'a', 1));
+        }
+        return links[1].run(operation, command);
+      },
+    } as unknown as RedisLink;
+    const b = new RedisSessionStore({ link: racing });
+    await a.track('pid-8', record('s8', 'a', 0));
+    expect(await b.claim('pid-8', '/')).toBeUndefined();
+    expect(recoveredMeanwhile).toBe(true);
+    // The recovered connection keeps its session: its record is still there, for a later claim.
+    expect(JSON.parse((await links[2].redis.get('parley:session:pid-8'))!)).toMatchObject({ generation: 1 });
+    expect((await stores[2].claim('pid-8', '/'))?.session.generation).toBe(1);
+  });
+
+  it('hands a session over once while it is recovered again, whichever comes first', async () => {
     const [a, b] = stores;
     for (let round = 0; round < 20; round++) {
       const pid = `race-${round}`;
       await a.track(pid, record(pid, 'a', 0));
       const [claimed] = await Promise.all([b.claim(pid, '/'), a.track(pid, record(pid, 'a', 1))]);
-      // Either the claim came first (generation 0, and the record of generation 1 stays), or it took generation 1.
+      // The claim took generation 0 before the recovery, or it was in flight when the recovery
+      // came and got nothing: the record of generation 1 stays, for the connection that
+      // recovered. Or it read the record after the recovery, as a later reconnect, and took it.
       const left = await links[2].redis.get(`parley:session:${pid}`);
-      if (claimed?.session.generation === 0) expect(JSON.parse(left!)).toMatchObject({ generation: 1 });
+      if (claimed?.session.generation === 1) expect(left).toBeNull();
       else {
-        expect(claimed?.session.generation).toBe(1);
-        expect(left).toBeNull();
+        if (claimed !== undefined) expect(claimed.session.generation).toBe(0);
+        expect(JSON.parse(left!)).toMatchObject({ generation: 1 });
       }
     }
   });

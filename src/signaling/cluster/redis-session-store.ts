@@ -11,7 +11,9 @@
  * emitting to a held one cost nothing here; a join costs one SET, a leave one script.
  *
  * - `claim` takes the record in one compare-and-delete script: of two reconnects with the same
- *   pid, on any nodes, exactly one gets it. A record whose node is gone from the cluster (dead
+ *   pid, on any nodes, exactly one gets it. A claim that finds the record written again by a
+ *   recovery meanwhile (another node or generation) gets nothing: another connection recovered
+ *   the session while the claim was in flight. A record whose node is gone from the cluster (dead
  *   and its seats released, or stopped) is refused and deleted: its seat is gone too, so the
  *   session's window is over;
  * - `release` deletes the record only if it is still the one the releasing node wrote (after a
@@ -166,17 +168,25 @@ export class RedisSessionStore {
   }
 
   /**
-   * Takes session `pid` of namespace `nsp`, or undefined (unknown, claimed, another namespace,
-   * or its node gone from the cluster). Rejects with a ClusterError when Redis is away.
+   * Takes session `pid` of namespace `nsp`, or undefined (unknown, claimed, recovered by another
+   * connection while this claim was in flight, another namespace, or its node gone from the
+   * cluster). Rejects with a ClusterError when Redis is away.
    */
   async claim(pid: string, nsp: string): Promise<ClaimedRecord | undefined> {
     const key = this.#keys.session(pid);
+    let first: SessionRecord | undefined;
     // Read, then compare-and-delete: the script needs the node's keys, which are in the record.
     for (let attempt = 0; attempt < 8; attempt += 1) {
       const stored = await this.#link.run('reading a session', (redis) => redis.get(key));
       if (stored === null) return undefined;
       const session = JSON.parse(stored) as SessionRecord;
       if (session.nsp !== nsp) return undefined;
+      // Written again by a recovery since the first read (another node, another generation):
+      // another connection with this pid has the session now, and a session is recovered once.
+      if (first !== undefined && (session.node !== first.node || session.generation !== first.generation)) {
+        return undefined;
+      }
+      first ??= session;
       const taken = await this.#link.run('claiming a session', (redis) =>
         redis.parleySessionClaim(
           key,
@@ -187,7 +197,7 @@ export class RedisSessionStore {
           session.node,
         ),
       );
-      if (taken === null) continue; // rewritten meanwhile (recovered again): read it again
+      if (taken === null) continue; // written again meanwhile: read it again
       const [alive, header, ...flat] = taken;
       if (alive === -1) return undefined;
       return { session, holderAlive: alive === 1, held: decodeHeld(header, flat) };
