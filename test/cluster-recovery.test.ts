@@ -104,6 +104,23 @@ async function claimWith(
   return { socket, recovered: ok && socket.recovered, id: ok ? socket.id : undefined, data };
 }
 
+/**
+ * A on node 0 and B on node 1 in a fresh room; then A's transport drops, and node 0 holds its
+ * seat away. Returns B, and A's socket id, pid and last offset, as a stock client sends them back.
+ */
+async function droppedFromNode0() {
+  const room = freshRoom();
+  const a = await join(urls[0], room);
+  const b = await join(urls[1], room);
+  await a.next('ready');
+  const id = a.socket.id;
+  const { _pid: pid, _lastOffset: offset } = a.socket as unknown as { _pid: string; _lastOffset: string };
+  a.socket.io.engine.close();
+  await a.next('disconnect');
+  await expect.poll(() => presences(room), { timeout: 10_000 }).toEqual(['away', 'here']);
+  return { room, b, id, pid, offset };
+}
+
 const signals = (prefix: string, count: number) =>
   Array.from({ length: count }, (_, i) => candidateSignal(`${prefix}-${i}`));
 
@@ -177,15 +194,7 @@ describe('recovery across nodes', () => {
   }, 40_000);
 
   it('leaves a session one holder when two clients claim its pid on two nodes at the same time', async () => {
-    const room = freshRoom();
-    const a = await join(urls[0], room);
-    const b = await join(urls[1], room);
-    await a.next('ready');
-    const id = a.socket.id;
-    const { _pid: pid, _lastOffset: offset } = a.socket as unknown as { _pid: string; _lastOffset: string };
-    a.socket.io.engine.close();
-    await a.next('disconnect');
-    await expect.poll(() => presences(room), { timeout: 10_000 }).toEqual(['away', 'here']);
+    const { room, b, id, pid, offset } = await droppedFromNode0();
     // Two stock clients that hold the same pid and offset reconnect, one to node 1, one to node 2.
     const claimants = await Promise.all([urls[1], urls[2]].map((url) => claimWith(url, room, pid, offset)));
     expect(claimants.some((c) => c.recovered && c.id === id)).toBe(true);
@@ -207,15 +216,7 @@ describe('recovery across nodes', () => {
   }, 40_000);
 
   it('hands a session just recovered on one node to a later claim on another, and tells the first client', async () => {
-    const room = freshRoom();
-    const a = await join(urls[0], room);
-    const b = await join(urls[1], room);
-    await a.next('ready');
-    const id = a.socket.id;
-    const { _pid: pid, _lastOffset: offset } = a.socket as unknown as { _pid: string; _lastOffset: string };
-    a.socket.io.engine.close();
-    await a.next('disconnect');
-    await expect.poll(() => presences(room), { timeout: 10_000 }).toEqual(['away', 'here']);
+    const { room, b, id, pid, offset } = await droppedFromNode0();
     // The first comes back on node 1; the second, with the same pid and offset, on node 2 right
     // after, as a client whose first connection lingers would: while what node 1 emitted on
     // the recovery may still wait behind its CONNECT.
