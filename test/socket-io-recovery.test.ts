@@ -261,7 +261,10 @@ describe('connection state recovery with a stock socket.io-client', () => {
       'connect(recovered)',
       'connected',
     ]);
-    // The old session no longer carries the socket: its close changes nothing.
+    // The old session, should its client still read it, is told the socket left it: after what
+    // it had been sent, DISCONNECT. It no longer carries the socket: its close changes nothing.
+    expect(String(await first.reader.nextNonPing())).toMatch(/^42\["n",2,/);
+    expect(String(await first.reader.nextNonPing())).toBe('41');
     first.reader.ws.close();
     await test.closedSession(first.sid);
     expect(server.connected).toBe(true);

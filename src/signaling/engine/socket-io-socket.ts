@@ -281,11 +281,14 @@ export class SocketIoSocket implements ServerSocket, DeadlineTarget, RestorableS
 
   /**
    * The socket's client came back on another session: the socket moves to it (taken from the
-   * session that still carried it, if the server had not noticed that one fail yet).
+   * session that still carried it, if the server had not noticed that one fail yet, which is
+   * told DISCONNECT, as when another node takes the socket: {@link SocketIoSocket.moveAway}).
    */
   bindForRecovery(carrier: SocketCarrier, handshake: Handshake): void {
     if (this.connected) {
-      // Claimed already: held only to tell the handler, with no window of its own.
+      // Claimed already: the session that carried it is told (its client may still be reading
+      // it), and the socket is held only to tell the handler, with no window of its own.
+      this.sendDisconnect();
       this.carrier.releaseSocket(this);
       this.hold('transport close', false);
     }
