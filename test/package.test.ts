@@ -13,6 +13,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningParleyServer } from '../src/signaling/parley-server.js';
+import { nodeBinary } from './helpers/node-binaries.js';
+import { startTestServer } from './helpers/parley.js';
 import packageJson from '../package.json' with { type: 'json' };
 
 const run = promisify(execFile);
@@ -30,8 +33,8 @@ async function sh(command: string, args: readonly string[], cwd: string, timeout
 }
 
 /** Runs an ES module snippet with the project's node_modules, as a user of the package would. */
-async function node(code: string): Promise<string> {
-  return (await sh(process.execPath, ['--input-type=module', '-e', code], project)).trim();
+async function node(code: string, binary = process.execPath): Promise<string> {
+  return (await sh(binary, ['--input-type=module', '-e', code], project)).trim();
 }
 
 /** The names of every package installed in `modules`, nested ones included. */
@@ -300,6 +303,68 @@ export const driver: PeerModelDriver = {
       console.log([typeof client.createPeerAdapter, typeof client.connectSignaling, typeof react.useParleyCall].join(' '));
     `);
       expect(loaded).toBe('function function function');
+    },
+    INSTALL_TIMEOUT,
+  );
+});
+
+describe.each([
+  { major: 20, binary: () => process.execPath },
+  { major: 22, binary: () => nodeBinary(22) },
+  { major: 24, binary: () => nodeBinary(24) },
+])('the installed package on Node $major', ({ major, binary }) => {
+  let server: RunningParleyServer | undefined;
+  afterAll(() => server?.drain(0));
+
+  it(
+    'makes a call between two parley/client adapters through a Parley server, with the fake peer connection of parley/testing',
+    async () => {
+      server ??= await startTestServer();
+      const room = `node${major}-${Date.now().toString(36)}`;
+      const output = await node(
+        `
+        import { createPeerAdapter, connectSignaling } from 'parley/client';
+        import { createFakeRtc } from 'parley/testing';
+        const rtc = createFakeRtc();
+        const statuses = { a: [], b: [] };
+        const open = (name) => {
+          const call = createPeerAdapter({
+            room: ${JSON.stringify(room)},
+            connectSocket: connectSignaling(${JSON.stringify(server.url)}),
+            RTCPeerConnection: rtc.RTCPeerConnection,
+            onWarning: (message) => console.error(name + ': ' + message),
+          });
+          call.subscribe(({ status }) => statuses[name].at(-1) !== status && statuses[name].push(status));
+          return call;
+        };
+        const until = async (done) => {
+          for (let i = 0; i < 500 && !done(); i += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+          if (!done()) throw new Error('timed out: ' + JSON.stringify(statuses));
+        };
+        const a = open('a');
+        a.join();
+        await until(() => a.getSnapshot().status === 'waiting');
+        const b = open('b');
+        b.join();
+        await until(() => a.getSnapshot().status === 'connected' && b.getSnapshot().status === 'connected');
+        const linked = [a, b].map((call) => call.getSnapshot().signaling);
+        a.hangUp();
+        await until(() => b.getSnapshot().status === 'waiting');
+        b.hangUp();
+        console.log(JSON.stringify({ major: Number(process.versions.node.split('.')[0]), statuses, linked, violations: rtc.violations }));
+      `,
+        binary(),
+      );
+      expect(JSON.parse(output)).toEqual({
+        major,
+        statuses: {
+          a: ['idle', 'joining', 'waiting', 'connecting', 'connected', 'closed'],
+          // B waits for A's offer once the server has seated it.
+          b: ['idle', 'joining', 'waiting', 'connecting', 'connected', 'waiting', 'closed'],
+        },
+        linked: ['connected', 'connected'],
+        violations: [],
+      });
     },
     INSTALL_TIMEOUT,
   );
