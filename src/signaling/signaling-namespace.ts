@@ -14,7 +14,7 @@ import {
 } from './turn-credentials.js';
 import { AddressRateLimiter, type RateLimit } from './address-rate-limiter.js';
 import { RoomRegistry, roomDisplayName, roomKey, type JoinOutcome, type RoomSnapshot } from './room-registry.js';
-import { isPeerIdentity, newPeerIdentity, ResumeTokens } from './resume-token.js';
+import { isPeerIdentity, newPeerIdentity, ResumeTokens, type ResumeGrant } from './resume-token.js';
 import { randomBytes } from 'node:crypto';
 import type {
   Ack,
@@ -23,7 +23,7 @@ import type {
   NamespaceHandler,
   ServerSocket,
 } from './engine/namespace-handler.js';
-import { parseHandshake, parseSignal, type PeerRole } from '../protocol/signaling-events.js';
+import { parseHandshake, parseSignal, type JoinRequest, type PeerRole } from '../protocol/signaling-events.js';
 import { SignalingError, type SignalingErrorPayload } from '../protocol/signaling-error.js';
 import type { SignalingInspector } from './inspector/inspection-hub.js';
 import { isHeld, otherPeer, type roomMachine, type RoomEvent, type RoomPeer } from '../machines/room-machine.js';
@@ -114,6 +114,16 @@ export interface Membership {
    * node's join stepped the room while this one's CONNECT was still being answered), in order.
    */
   early?: ClusterEffect[];
+}
+
+/** A CONNECT's handshake, read: see `SignalingNamespace.#connectRequest`. */
+interface ConnectRequest {
+  readonly request: JoinRequest;
+  /** The room's registry key (its name and secret). */
+  readonly key: string;
+  /** The seat a valid resume token gives back. */
+  readonly grant: ResumeGrant | undefined;
+  readonly peerId: string;
 }
 
 /**
@@ -211,18 +221,9 @@ export class SignalingNamespace implements NamespaceHandler {
   connect(socket: ServerSocket): ConnectRefusal | undefined | Promise<ConnectRefusal | undefined> {
     if (this.#cluster !== undefined) return this.#connectClustered(socket, this.#cluster);
     if (socket.recovered && this.#recover(socket)) return undefined;
-    let request;
-    try {
-      request = parseHandshake(socket.handshake.auth, socket.handshake.query);
-    } catch (error) {
-      return refusalFor(error);
-    }
-    // A wrong or missing secret leads to another room, not to a refusal: nothing tells a
-    // guesser whether the room it named exists.
-    const key = roomKey(request.room, request.secret);
-    // A token of another room, forged, altered or expired does not verify: a fresh join.
-    const grant = request.resume === undefined ? undefined : this.#tokens.verify(key, request.resume);
-    const peerId = grant?.peerId ?? (isPeerIdentity(socket.id) ? socket.id : newPeerIdentity());
+    const asked = this.#connectRequest(socket);
+    if ('refusal' in asked) return asked.refusal;
+    const { request, key, grant, peerId } = asked;
     const previous = grant === undefined ? undefined : this.#sockets.get(grant.peerId);
     const outcome: JoinOutcome =
       grant === undefined
@@ -242,6 +243,26 @@ export class SignalingNamespace implements NamespaceHandler {
     this.#sockets.set(peerId, socket);
     this.#settleExpected(key, peerId);
     return undefined;
+  }
+
+  /**
+   * What a CONNECT asks for: the room (its key), the seat its resume token grants, and the peer
+   * identity it gets; or the refusal of a handshake that breaks the contract. A wrong or missing
+   * secret leads to another room, not to a refusal: nothing tells a guesser whether the room it
+   * named exists. A token of another room, forged, altered or expired does not verify: a fresh
+   * join.
+   */
+  #connectRequest(socket: ServerSocket): ConnectRequest | { readonly refusal: ConnectRefusal } {
+    let request;
+    try {
+      request = parseHandshake(socket.handshake.auth, socket.handshake.query);
+    } catch (error) {
+      return { refusal: refusalFor(error) };
+    }
+    const key = roomKey(request.room, request.secret);
+    const grant = request.resume === undefined ? undefined : this.#tokens.verify(key, request.resume);
+    const peerId = grant?.peerId ?? (isPeerIdentity(socket.id) ? socket.id : newPeerIdentity());
+    return { request, key, grant, peerId };
   }
 
   connected(socket: ServerSocket): void {
@@ -578,15 +599,9 @@ export class SignalingNamespace implements NamespaceHandler {
         if (seat !== undefined) return undefined;
       }
     }
-    let request;
-    try {
-      request = parseHandshake(socket.handshake.auth, socket.handshake.query);
-    } catch (error) {
-      return refusalFor(error);
-    }
-    const key = roomKey(request.room, request.secret);
-    const grant = request.resume === undefined ? undefined : this.#tokens.verify(key, request.resume);
-    const peerId = grant?.peerId ?? (isPeerIdentity(socket.id) ? socket.id : newPeerIdentity());
+    const asked = this.#connectRequest(socket);
+    if ('refusal' in asked) return asked.refusal;
+    const { request, key, grant, peerId } = asked;
     const event: RoomEvent =
       grant === undefined
         ? { type: 'room.join', peerId }
