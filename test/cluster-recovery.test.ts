@@ -105,16 +105,22 @@ async function claimWith(
 }
 
 /**
- * A on node 0 and B on node 1 in a fresh room; then A's transport drops, and node 0 holds its
- * seat away. Returns B, and A's socket id, pid and last offset, as a stock client sends them back.
+ * A on node `nodeA` and B on node `nodeB` in a fresh room, A told B is there. Returns both, and
+ * A's socket id, pid and last offset, as a stock client sends them back.
  */
-async function droppedFromNode0() {
+async function pairOn(nodeA: number, nodeB: number) {
   const room = freshRoom();
-  const a = await join(urls[0], room);
-  const b = await join(urls[1], room);
+  const a = await join(urls[nodeA], room);
+  const b = await join(urls[nodeB], room);
   await a.next('ready');
   const id = a.socket.id;
   const { _pid: pid, _lastOffset: offset } = a.socket as unknown as { _pid: string; _lastOffset: string };
+  return { room, a, b, id, pid, offset };
+}
+
+/** A pair on nodes 0 and 1; then A's transport drops, and node 0 holds its seat away. */
+async function droppedFromNode0() {
+  const { room, a, b, id, pid, offset } = await pairOn(0, 1);
   a.socket.io.engine.close();
   await a.next('disconnect');
   await expect.poll(() => presences(room), { timeout: 10_000 }).toEqual(['away', 'here']);
@@ -126,12 +132,8 @@ const signals = (prefix: string, count: number) =>
 
 describe('recovery across nodes', () => {
   it('recovers a peer that the balancer sends to another node, with what its partner sent meanwhile', async () => {
-    const room = freshRoom();
-    const a = await join(urls[0], room);
-    const b = await join(urls[1], room);
-    await a.next('ready');
+    const { room, a, b, id } = await pairOn(0, 1);
     await a.waitForCount('resume-token', 2);
-    const id = a.socket.id;
     // The transport drops under the socket: node 0 holds it.
     a.socket.io.engine.close();
     await a.next('disconnect');
@@ -164,12 +166,7 @@ describe('recovery across nodes', () => {
   }, 40_000);
 
   it('recovers a session whose node has not yet noticed its client went, with what was written to it unread', async () => {
-    const room = freshRoom();
-    const a = await join(urls[2], room);
-    const b = await join(urls[0], room);
-    await a.next('ready');
-    const id = a.socket.id;
-    const { _pid: pid, _lastOffset: offset } = a.socket as unknown as { _pid: string; _lastOffset: string };
+    const { room, a, b, id, pid, offset } = await pairOn(2, 0);
     // The client stops reading (its connection to node 2 stays up: node 2 sees nothing wrong),
     // and what its partner sends now is written to that connection, never read.
     const raw = (a.socket.io.engine as unknown as { transport: { ws: { _socket: { pause(): void } } } }).transport.ws
